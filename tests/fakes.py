@@ -1,0 +1,181 @@
+"""Loopback stand-ins for the real services, speaking their wire formats.
+
+`FakeFederalRegister` serves `documents.json` the way the real API does (see
+tests/data/README.md): filters by publication date and type, newest first, pages with
+`next_page_url`, leaves `results` out when `count` is 0, and can answer like a throttled API
+(an HTML page with status 200). `FakeSlack` answers `chat.postMessage` like Slack's Web API
+and records what it was sent; it can fail on demand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+TYPE_CODES = {
+    "PRESDOCU": "Presidential Document",
+    "RULE": "Rule",
+    "PRORULE": "Proposed Rule",
+    "NOTICE": "Notice",
+}
+
+THROTTLED_PAGE = (
+    "<!DOCTYPE html><html><head><title>Federal Register :: Request Access</title></head>"
+    "<body><h1>Request Access</h1><p>Due to aggressive automated scraping of FederalRegister"
+    ".gov and eCFR.gov, programmatic access to these sites is limited...</p></body></html>"
+)
+
+
+class FakeFederalRegister:
+    """The documents endpoint of the Federal Register API, on loopback."""
+
+    def __init__(self, server: HTTPServer, prefix: str = "/api/v1"):
+        self.server = server
+        self.prefix = prefix
+        self.documents: list[dict[str, Any]] = []
+        self.throttled = False
+        self.status: int | None = None  # answer every request with this status instead
+        self.requests: list[dict[str, list[str]]] = []
+        self.lock = threading.Lock()
+        server.expect_request(f"{prefix}/documents.json").respond_with_handler(self._documents)
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for(self.prefix)
+
+    def add(self, *docs: Mapping[str, Any]) -> None:
+        with self.lock:
+            for doc in docs:
+                self.documents = [
+                    d for d in self.documents if d["document_number"] != doc["document_number"]
+                ]
+                self.documents.append(dict(doc))
+
+    def _documents(self, request: Request) -> Response:
+        args = parse_qs(request.query_string.decode(), keep_blank_values=True)
+        with self.lock:
+            self.requests.append(args)
+            docs = list(self.documents)
+        if self.throttled:
+            return Response(THROTTLED_PAGE, status=200, content_type="text/html; charset=utf-8")
+        if self.status:
+            return Response("upstream trouble", status=self.status, content_type="text/plain")
+        gte = _one(args, "conditions[publication_date][gte]")
+        lte = _one(args, "conditions[publication_date][lte]")
+        types = {TYPE_CODES.get(t, t) for t in args.get("conditions[type][]", [])}
+        if gte:
+            docs = [d for d in docs if d["publication_date"] >= gte]
+        if lte:
+            docs = [d for d in docs if d["publication_date"] <= lte]
+        if types:
+            docs = [d for d in docs if d.get("type") in types]
+        docs.sort(key=lambda d: (d["publication_date"], d["document_number"]), reverse=True)
+        per_page = int(_one(args, "per_page") or 20)
+        if not 2 <= per_page <= 2000:
+            per_page = 20  # what the real API does, silently
+        page = int(_one(args, "page") or 1)
+        if page > 50 or (page - 1) * per_page >= 10_000:
+            page = 1  # likewise
+        fields = args.get("fields[]")
+        chunk = docs[(page - 1) * per_page : page * per_page]
+        if fields:
+            chunk = [{k: d.get(k) for k in fields} for d in chunk]
+        total_pages = max(1, -(-len(docs) // per_page))
+        body: dict[str, Any] = {"count": len(docs), "total_pages": total_pages}
+        if chunk:
+            body["results"] = chunk  # the real API leaves `results` out when count is 0
+        if page < total_pages:
+            body["next_page_url"] = (
+                f"https://www.federalregister.gov/api/v1/documents.json?page={page + 1}"
+            )
+        return Response(json.dumps(body), content_type="application/json; charset=utf-8")
+
+
+def _one(args: Mapping[str, list[str]], key: str) -> str | None:
+    values = args.get(key)
+    return values[0] if values else None
+
+
+@dataclass
+class SlackCall:
+    method: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    """chat.postMessage on loopback: `{"ok": true, "channel": ..., "ts": ...}` or errors."""
+
+    server: HTTPServer
+    calls: list[SlackCall] = field(default_factory=list)
+    failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    _counter: Any = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.server.expect_request("/api/chat.postMessage", method="POST").respond_with_handler(
+            self._post
+        )
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for("/api/")
+
+    def fail(
+        self,
+        times: int,
+        status: int = 200,
+        error: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next `times` posts with this status (and `{"ok": false, error}`)."""
+        body = {"ok": False, "error": error} if error else {}
+        for _ in range(times):
+            self.failures.append((status, body, headers or {}))
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The payloads Slack accepted."""
+        return [c.payload for c in self.calls if c.method == "accepted"]
+
+    def _post(self, request: Request) -> Response:
+        if request.is_json:
+            payload = request.get_json()
+        else:
+            payload = dict(request.form.items())
+            if isinstance(payload.get("blocks"), str):
+                payload["blocks"] = json.loads(payload["blocks"])
+        assert request.headers.get("Authorization", "").startswith("Bearer ")
+        if self.failures:
+            status, body, headers = self.failures.pop(0)
+            self.calls.append(SlackCall("refused", payload))
+            if body:
+                return Response(
+                    json.dumps(body),
+                    status=status,
+                    headers=headers,
+                    content_type="application/json",
+                )
+            return Response(
+                "<html>oops</html>", status=status, headers=headers, content_type="text/html"
+            )
+        self.calls.append(SlackCall("accepted", payload))
+        ts = f"1700000000.{next(self._counter):06d}"
+        return Response(
+            json.dumps(
+                {
+                    "ok": True,
+                    "channel": "C0TRADE",
+                    "ts": ts,
+                    "message": {"text": payload.get("text")},
+                }
+            ),
+            content_type="application/json",
+        )

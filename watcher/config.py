@@ -1,0 +1,417 @@
+"""Loading and validating sources.yaml into frozen settings.
+
+Every problem is collected before anything is reported, and each names the file, the line,
+the source and the key path, so a person can fix them all in one go.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from watcher import HOMEPAGE, __version__
+from watcher.durations import parse_duration
+from watcher.errors import ConfigError, Problem
+from watcher.match import Rule, RuleSet, compile_phrases, normalise_type
+
+# ---------------------------------------------------------------------------------------------
+# Settings handed to the rest of the program
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How watcher talks HTTP: timeouts, limits, politeness."""
+
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_bytes: int = 20_000_000
+    attempts: int = 4
+    retry_budget: float = 90.0  # seconds one request may spend retrying, all attempts together
+    max_redirects: int = 5
+    concurrency: int = 8  # sources checked at once
+    per_host: int = 2  # requests in flight to one host
+    per_host_interval: float = 0.25  # seconds between requests to one host (FR asks <= 5/s)
+    user_agent: str = f"watcher/{__version__} (+{HOMEPAGE})"
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    channel: str
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One configured source, validated. `options` is the kind's own options model."""
+
+    name: str
+    kind: str
+    url: str
+    channel: str
+    rules: RuleSet
+    options: BaseModel
+    every: timedelta | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    slack: SlackSettings
+    http: HttpSettings
+    sources: tuple[SourceConfig, ...] = field(default_factory=tuple)
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.sources)
+
+
+# ---------------------------------------------------------------------------------------------
+# The models that check the YAML
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+PhraseList = Annotated[list[str], BeforeValidator(_listify)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class RuleModel(_Strict):
+    """A match or exclude rule; a bare string is shorthand for `{any: [string]}`."""
+
+    any: PhraseList = []
+    all: PhraseList = []
+    title: PhraseList = []
+    agency: PhraseList = []
+    type: PhraseList = []
+    unless: PhraseList = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"any": [value]}
+        return value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> RuleModel:
+        if not (self.any or self.all or self.title or self.agency or self.type):
+            raise ValueError("a rule needs at least one of any, all, title, agency, type")
+        for name in ("any", "all", "title", "agency", "unless"):
+            compile_phrases(getattr(self, name))  # raises ValueError for an empty phrase
+        return self
+
+    def compile(self) -> Rule:
+        return Rule(
+            any=compile_phrases(self.any),
+            all=compile_phrases(self.all),
+            title=compile_phrases(self.title),
+            agency=compile_phrases(self.agency),
+            types=frozenset(normalise_type(t) for t in self.type),
+            unless=compile_phrases(self.unless),
+        )
+
+
+RuleList = Annotated[list[RuleModel], BeforeValidator(_listify)]
+
+
+class SourceModel(_Strict):
+    """The keys every source has. Anything else belongs to the source's kind."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
+    kind: str
+    url: str
+    every: str | None = None
+    channel: str | None = None
+    enabled: bool = True
+    match: RuleList = []
+    exclude: RuleList = []
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"only http:// and https:// URLs can be watched, not {value!r}")
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+
+class SlackModel(_Strict):
+    channel: str = Field(min_length=1)
+
+
+class HttpModel(_Strict):
+    timeout: float = Field(default=HttpSettings.timeout, gt=0)
+    connect_timeout: float = Field(default=HttpSettings.connect_timeout, gt=0)
+    max_bytes: int = Field(default=HttpSettings.max_bytes, ge=1024)
+    attempts: int = Field(default=HttpSettings.attempts, ge=1, le=10)
+    retry_budget: float = Field(default=HttpSettings.retry_budget, gt=0)
+    max_redirects: int = Field(default=HttpSettings.max_redirects, ge=0, le=20)
+    concurrency: int = Field(default=HttpSettings.concurrency, ge=1, le=64)
+    per_host: int = Field(default=HttpSettings.per_host, ge=1, le=16)
+    per_host_interval: float = Field(default=HttpSettings.per_host_interval, ge=0)
+    user_agent: str | None = None
+
+
+class TopModel(_Strict):
+    slack: SlackModel
+    http: HttpModel = HttpModel()
+    sources: list[dict[str, Any]] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a configuration file; raise ConfigError listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [Problem(str(path), "no such file (pass --config PATH or set WATCHER_CONFIG)")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(str(path), f"cannot read: {exc}")]) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate configuration text; `path` is used in messages and kept on the Config."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(where, f"not valid YAML: {problem}")]) from None
+    lines = _line_index(node) if node is not None else {}
+    locate = _Locator(path, lines, data)
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(str(path), "expected a mapping with `slack:` and `sources:`")])
+
+    problems: list[Problem] = []
+    try:
+        top = TopModel.model_validate(data)
+    except ValidationError as exc:
+        problems += _problems(exc, (), locate)
+        top = None
+
+    raw_sources = data.get("sources")
+    sources: list[SourceConfig] = []
+    if isinstance(raw_sources, list):
+        default_channel = top.slack.channel if top else ""
+        seen: dict[str, int] = {}
+        for index, raw in enumerate(raw_sources):
+            prefix: tuple[Any, ...] = ("sources", index)
+            if not isinstance(raw, dict):
+                problems.append(Problem(locate(prefix), "expected a mapping describing a source"))
+                continue
+            source, source_problems = _build_source(raw, prefix, default_channel, locate)
+            problems += source_problems
+            name = raw.get("name")
+            if isinstance(name, str):
+                if name in seen:
+                    problems.append(
+                        Problem(
+                            locate((*prefix, "name")),
+                            f"duplicate source name {name!r} (also sources[{seen[name]}])",
+                        )
+                    )
+                else:
+                    seen[name] = index
+            if source is not None:
+                sources.append(source)
+
+    if problems or top is None:
+        raise ConfigError(problems)
+    return Config(
+        path=path,
+        slack=SlackSettings(channel=top.slack.channel),
+        http=_http_settings(top.http),
+        sources=tuple(sources),
+    )
+
+
+def _http_settings(model: HttpModel) -> HttpSettings:
+    values = model.model_dump()
+    if values["user_agent"] is None:
+        values.pop("user_agent")
+    return HttpSettings(**values)
+
+
+def _build_source(
+    raw: dict[str, Any],
+    prefix: tuple[Any, ...],
+    default_channel: str,
+    locate: _Locator,
+) -> tuple[SourceConfig | None, list[Problem]]:
+    from watcher.sources import REGISTRY  # here, not at import: the registry imports config types
+
+    problems: list[Problem] = []
+    common_keys = set(SourceModel.model_fields)
+    try:
+        common = SourceModel.model_validate({k: v for k, v in raw.items() if k in common_keys})
+    except ValidationError as exc:
+        problems += _problems(exc, prefix, locate)
+        common = None
+
+    kind_name = raw.get("kind")
+    extra = {k: v for k, v in raw.items() if k not in common_keys}
+    kind = REGISTRY.get(kind_name) if isinstance(kind_name, str) else None
+    options: BaseModel | None = None
+    if isinstance(kind_name, str) and kind is None:
+        problems.append(
+            Problem(
+                locate((*prefix, "kind")),
+                f"unknown kind {kind_name!r}; known kinds: {', '.join(sorted(REGISTRY))}",
+            )
+        )
+    elif kind is not None:
+        try:
+            options = kind.options.model_validate(extra)
+        except ValidationError as exc:
+            problems += _problems(exc, prefix, locate, known=sorted(common_keys | _fields(kind)))
+
+    if problems or common is None or options is None:
+        return None, problems
+    rules = RuleSet(
+        match=tuple(r.compile() for r in common.match),
+        exclude=tuple(r.compile() for r in common.exclude),
+    )
+    return (
+        SourceConfig(
+            name=common.name,
+            kind=common.kind,
+            url=common.url,
+            channel=common.channel or default_channel,
+            rules=rules,
+            options=options,
+            every=parse_duration(common.every) if common.every else None,
+            enabled=common.enabled,
+        ),
+        problems,
+    )
+
+
+def _fields(kind: Any) -> set[str]:
+    return set(kind.options.model_fields)
+
+
+def _problems(
+    exc: ValidationError,
+    prefix: tuple[Any, ...],
+    locate: _Locator,
+    known: Sequence[str] | None = None,
+) -> Iterator[Problem]:
+    for error in exc.errors(include_url=False):
+        loc = (*prefix, *error["loc"])
+        # pydantic reports union and wrapper steps in loc; keep only real keys and indexes
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            message = f"unknown key {key!r}"
+            candidates = known if (known is not None and len(loc) == len(prefix) + 1) else None
+            close = difflib.get_close_matches(key, candidates or [], n=1)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        yield Problem(locate(loc), message)
+
+
+class _Locator:
+    """Turns a key path into `file:line: source 'name' (sources[2]): key.path`."""
+
+    def __init__(self, path: Path, lines: Mapping[tuple[Any, ...], int], data: Any):
+        self.path = path
+        self.lines = lines
+        self.data = data
+
+    def __call__(self, loc: Sequence[Any]) -> str:
+        loc = tuple(loc)
+        line = None
+        for cut in range(len(loc), -1, -1):
+            line = self.lines.get(loc[:cut])
+            if line is not None:
+                break
+        where = f"{self.path}:{line}" if line else str(self.path)
+        if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
+            name = None
+            sources = self.data.get("sources") if isinstance(self.data, dict) else None
+            if isinstance(sources, list) and loc[1] < len(sources):
+                entry = sources[loc[1]]
+                name = entry.get("name") if isinstance(entry, dict) else None
+            label = f"source {name!r} (sources[{loc[1]}])" if name else f"sources[{loc[1]}]"
+            rest = _dotted(loc[2:])
+            return f"{where}: {label}" + (f": {rest}" if rest else "")
+        rest = _dotted(loc)
+        return f"{where}: {rest}" if rest else where
+
+
+def _dotted(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _line_index(node: yaml.Node) -> dict[tuple[Any, ...], int]:
+    """Map every key path in a composed YAML document to its 1-based line."""
+    lines: dict[tuple[Any, ...], int] = {(): node.start_mark.line + 1}
+
+    def walk(current: yaml.Node, path: tuple[Any, ...]) -> None:
+        if isinstance(current, yaml.MappingNode):
+            for key_node, value_node in current.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                child = (*path, key)
+                lines[child] = key_node.start_mark.line + 1
+                walk(value_node, child)
+        elif isinstance(current, yaml.SequenceNode):
+            for index, item in enumerate(current.value):
+                child = (*path, index)
+                lines[child] = item.start_mark.line + 1
+                walk(item, child)
+
+    walk(node, ())
+    return lines

@@ -1,0 +1,315 @@
+"""All of watcher's HTTP: one httpx client, retries, limits, politeness, content checks.
+
+A source asks for a URL and says what it expects (JSON, a feed, an HTML page); it gets the
+bytes back or a FetchError with one line a person can act on. Retries (transport errors, 429,
+5xx) back off exponentially with jitter through stamina and honour `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import stamina
+
+from watcher.config import HttpSettings
+from watcher.errors import FetchError
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down for this run
+
+
+class Expect(Enum):
+    """What a caller expects the body to be; anything else is a fetch error."""
+
+    JSON = "JSON"
+    FEED = "an RSS or Atom feed"
+    HTML = "an HTML page"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators remembered between checks for conditional requests."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified)) if v}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str] | None) -> Validators:
+        data = data or {}
+        return cls(etag=data.get("etag"), last_modified=data.get("last_modified"))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A successful response (or a 304 when validators were sent)."""
+
+    url: str
+    status: int
+    content: bytes
+    content_type: str
+    validators: Validators = field(default_factory=Validators)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+class _Retryable(Exception):
+    """A response worth another try; carries the server's Retry-After, if it gave one."""
+
+    def __init__(self, message: str, retry_after: float | None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _retry_hook(exc: Exception) -> bool | float:
+    """stamina's backoff hook: whether to retry, or how long to wait when the server said."""
+    if isinstance(exc, _Retryable):
+        if exc.retry_after is None:
+            return True
+        if exc.retry_after > MAX_RETRY_AFTER:
+            return False
+        return exc.retry_after
+    return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class _HostGate:
+    """Per-host politeness: at most N requests in flight and a minimum gap between starts."""
+
+    def __init__(self, per_host: int, interval: float):
+        self._per_host = per_host
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextmanager
+    def enter(self, host: str) -> Iterator[None]:
+        with self._lock:
+            slot = self._slots.setdefault(host, threading.BoundedSemaphore(self._per_host))
+        with slot:
+            with self._lock:
+                now = time.monotonic()
+                start = max(now, self._next_start.get(host, now))
+                self._next_start[host] = start + self._interval
+            if start > now:
+                time.sleep(start - now)
+            yield
+
+
+class Fetcher:
+    """The one HTTP client of a run. Thread-safe; counts requests and bytes for reports."""
+
+    def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None):
+        self.settings = settings
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            follow_redirects=True,
+            max_redirects=settings.max_redirects,
+            headers={"User-Agent": settings.user_agent},
+            transport=transport,
+        )
+        self._gate = _HostGate(settings.per_host, settings.per_host_interval)
+        self._count_lock = threading.Lock()
+        self.requests = 0
+        self.bytes_received = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(
+        self,
+        url: str,
+        *,
+        expect: Expect,
+        params: Any = None,
+        validators: Validators | None = None,
+    ) -> Fetched:
+        """GET a URL, retrying what is worth retrying; raise FetchError otherwise."""
+        shown = _shorten(url)
+        try:
+            for attempt in stamina.retry_context(
+                on=_retry_hook,
+                attempts=self.settings.attempts,
+                timeout=self.settings.retry_budget,
+                wait_initial=0.5,
+                wait_max=30.0,
+                wait_jitter=1.0,
+            ):
+                with attempt:
+                    return self._get_once(url, expect, params, validators)
+        except _Retryable as exc:
+            raise FetchError(f"GET {shown}: {exc}") from None
+        except httpx.TooManyRedirects:
+            raise FetchError(
+                f"GET {shown}: more than {self.settings.max_redirects} redirects (a loop?)"
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"GET {shown}: timed out ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"GET {shown}: {type(exc).__name__}: {exc}") from None
+        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    def _get_once(
+        self, url: str, expect: Expect, params: Any, validators: Validators | None
+    ) -> Fetched:
+        headers = {"Accept": _ACCEPT[expect]}
+        if validators:
+            headers.update(validators.headers())
+        host = urlsplit(url).netloc
+        with (
+            self._gate.enter(host),
+            self._client.stream("GET", url, params=params, headers=headers) as response,
+        ):
+            self._count(requests=1)
+            final_url = str(response.url)
+            if response.status_code == 304 and validators:
+                return Fetched(final_url, 304, b"", "", validators)
+            if response.status_code in RETRYABLE_STATUS:
+                raise _Retryable(
+                    _status_text(response),
+                    parse_retry_after(response.headers.get("Retry-After")),
+                )
+            if response.status_code >= 400:
+                raise FetchError(f"GET {_shorten(final_url)}: {_status_text(response)}")
+            if response.status_code != 200:
+                raise FetchError(f"GET {_shorten(final_url)}: unexpected {_status_text(response)}")
+            content = self._read_capped(response, final_url)
+        content_type = response.headers.get("Content-Type", "")
+        check_content(content, content_type, expect, final_url)
+        return Fetched(
+            url=final_url,
+            status=200,
+            content=content,
+            content_type=content_type,
+            validators=Validators(
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+            ),
+        )
+
+    def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        cap = self.settings.max_bytes
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(
+                f"GET {_shorten(url)}: response of {int(declared):,} bytes is over the "
+                f"{cap:,}-byte limit (http.max_bytes)"
+            )
+        chunks = []
+        size = 0
+        # iter_bytes decompresses, so the cap also stops a small gzip that inflates hugely
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            self._count(bytes_received=len(chunk))
+            if size > cap:
+                raise FetchError(
+                    f"GET {_shorten(url)}: response is over the {cap:,}-byte limit (http.max_bytes)"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _count(self, *, requests: int = 0, bytes_received: int = 0) -> None:
+        with self._count_lock:
+            self.requests += requests
+            self.bytes_received += bytes_received
+
+
+_ACCEPT = {
+    Expect.JSON: "application/json",
+    Expect.FEED: "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+    "text/xml;q=0.9, */*;q=0.1",
+    Expect.HTML: "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+    Expect.TEXT: "text/plain, */*;q=0.5",
+}
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:200]
+
+
+def check_content(content: bytes, content_type: str, expect: Expect, url: str) -> None:
+    """Refuse a body that is not what the caller asked for.
+
+    The Federal Register answers a throttled client with an HTML "Request Access" page and
+    status 200; parsed as data it would look like an empty result and hide a whole day.
+    """
+    shown = _shorten(url)
+    media = content_type.split(";")[0].strip().lower()
+    if not content.strip():
+        raise FetchError(f"GET {shown}: empty body where {expect.value} was expected")
+    if expect is Expect.JSON:
+        if "json" in media:
+            return
+        if media == "text/html" or _looks_like_html(content):
+            raise FetchError(
+                f"GET {shown}: got an HTML page where JSON was expected "
+                "(throttled or blocked by the server?)"
+            )
+        if media in ("", "text/plain", "application/octet-stream") and content.lstrip()[:1] in (
+            b"{",
+            b"[",
+        ):
+            return
+        raise FetchError(f"GET {shown}: content type {media!r} where JSON was expected")
+    if expect is Expect.FEED:
+        if media in ("text/html", "application/xhtml+xml") or _looks_like_html(content):
+            raise FetchError(f"GET {shown}: got an HTML page where a feed was expected")
+        if content.lstrip()[:1] != b"<":
+            raise FetchError(f"GET {shown}: body is not XML where a feed was expected")
+        return
+    if expect is Expect.HTML and "json" in media:
+        raise FetchError(f"GET {shown}: got JSON where an HTML page was expected")
+
+
+def _status_text(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+
+
+def _shorten(url: str, limit: int = 160) -> str:
+    return url if len(url) <= limit else url[: limit - 1] + "…"

@@ -1,0 +1,275 @@
+"""One pass down the pipeline: pick sources, check them concurrently, decide, record, deliver.
+
+Fetching and parsing run in worker threads (they wait on the network); deciding and writing
+state happen in the calling thread, one source at a time, each in its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from watcher.config import Config, SourceConfig
+from watcher.decide import Decision, decide
+from watcher.deliver import DeliveryReport, Poster, drain
+from watcher.errors import SourceError
+from watcher.http import Fetcher
+from watcher.lock import RunLock
+from watcher.models import Alert, Snapshot, SourceMemory
+from watcher.schedule import is_due
+from watcher.sources import REGISTRY
+from watcher.store import Store, parse_iso
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """How one source's check went, for the one line the run prints about it."""
+
+    name: str
+    ok: bool
+    error: str | None = None
+    items: int = 0
+    new: int = 0
+    changed: int = 0
+    alerts: int = 0
+    baseline: bool = False
+    unchanged: bool = False
+    seconds: float = 0.0
+    requests: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunReport:
+    sources: tuple[SourceReport, ...] = ()
+    delivery: DeliveryReport | None = None
+    busy: bool = False
+    holder: str | None = None
+    not_due: tuple[str, ...] = ()
+    alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
+
+    @property
+    def failed(self) -> tuple[SourceReport, ...]:
+        return tuple(s for s in self.sources if not s.ok)
+
+    @property
+    def exit_code(self) -> int:
+        if self.busy:
+            return 0
+        undelivered = self.delivery is not None and (
+            self.delivery.pending > 0 or self.delivery.failed > 0
+        )
+        return 1 if self.failed or undelivered else 0
+
+
+def select_sources(
+    config: Config, store: Store, names: Sequence[str] | None, now: datetime
+) -> tuple[list[SourceConfig], list[str]]:
+    """The sources to check: the named ones whatever their schedule, else every enabled one
+    that is due. Returns (to check, not due)."""
+    if names:
+        return [config.source(n) for n in dict.fromkeys(names)], []
+    chosen, waiting = [], []
+    for source in config.sources:
+        if not source.enabled:
+            continue
+        if is_due(parse_iso(store.last_check(source.name)), source.every, now):
+            chosen.append(source)
+        else:
+            waiting.append(source.name)
+    return chosen, waiting
+
+
+def run(
+    config: Config,
+    state_dir: Path,
+    *,
+    names: Sequence[str] | None = None,
+    dry_run: bool = False,
+    poster: Poster | None = None,
+    now: Callable[[], datetime] = utcnow,
+    command: str = "run",
+) -> RunReport:
+    """Check sources and deliver alerts; with dry_run, decide but record and post nothing."""
+    if dry_run:
+        store = Store.open_readonly(state_dir)
+        try:
+            return _check_all(
+                config, store, names, dry_run=True, poster=None, now=now, command=command
+            )
+        finally:
+            store.close()
+    with RunLock(state_dir) as lock:
+        if not lock.acquired:
+            return RunReport(busy=True, holder=lock.holder())
+        store = Store.open(state_dir)
+        try:
+            return _check_all(
+                config, store, names, dry_run=False, poster=poster, now=now, command=command
+            )
+        finally:
+            store.close()
+
+
+def _check_all(
+    config: Config,
+    store: Store,
+    names: Sequence[str] | None,
+    *,
+    dry_run: bool,
+    poster: Poster | None,
+    now: Callable[[], datetime],
+    command: str,
+) -> RunReport:
+    sources, waiting = select_sources(config, store, names, now())
+    run_id = None if dry_run else store.start_run(command, now(), dry_run=dry_run)
+    reports: list[SourceReport] = []
+    alerts: list[Alert] = []
+    if sources:
+        with (
+            Fetcher(config.http) as fetcher,
+            ThreadPoolExecutor(
+                max_workers=min(config.http.concurrency, len(sources)),
+                thread_name_prefix="check",
+            ) as pool,
+        ):
+            memories = {s.name: store.memory(s.name) for s in sources}
+            futures: dict[Future[tuple[Snapshot, float]], SourceConfig] = {
+                pool.submit(_fetch, fetcher, source, memories[source.name]): source
+                for source in sources
+            }
+            for future in as_completed(futures):
+                source = futures[future]
+                report, decided = _settle(
+                    future,
+                    source,
+                    memories[source.name],
+                    store,
+                    dry_run=dry_run,
+                    now=now(),
+                    run_id=run_id,
+                )
+                reports.append(report)
+                alerts += decided
+                _log_source(report)
+    order = {s.name: i for i, s in enumerate(sources)}
+    reports.sort(key=lambda r: order[r.name])
+
+    delivery = None
+    if not dry_run and poster is not None:
+        delivery = drain(store, poster, now=now)
+    outcome = RunReport(
+        sources=tuple(reports),
+        delivery=delivery,
+        not_due=tuple(waiting),
+        alerts=tuple(alerts),
+    )
+    if run_id is not None:
+        store.finish_run(
+            run_id,
+            now(),
+            sources_checked=len(reports),
+            sources_failed=len(outcome.failed),
+            alerts_queued=len(alerts),
+            alerts_sent=delivery.sent if delivery else 0,
+            exit_code=outcome.exit_code,
+        )
+    return outcome
+
+
+def _fetch(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> tuple[Snapshot, float]:
+    started = time.monotonic()
+    snapshot = REGISTRY[source.kind].check(fetcher, source, memory)
+    return snapshot, time.monotonic() - started
+
+
+def _settle(
+    future: Future[tuple[Snapshot, float]],
+    source: SourceConfig,
+    memory: SourceMemory,
+    store: Store,
+    *,
+    dry_run: bool,
+    now: datetime,
+    run_id: int | None,
+) -> tuple[SourceReport, list[Alert]]:
+    """Turn one finished check into state and alerts, or into a recorded failure."""
+    kind = REGISTRY[source.kind]
+    try:
+        snapshot, seconds = future.result()
+    except SourceError as exc:
+        return _failed(source, str(exc), store, dry_run=dry_run, now=now), []
+    except Exception as exc:  # a bug in one parser costs that source this run, not the run
+        log.debug("unexpected error checking %s", source.name, exc_info=True)
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        return _failed(source, message, store, dry_run=dry_run, now=now), []
+
+    baseline = not memory.baseline_done
+    if snapshot.unchanged:
+        decision = Decision((), (), ())
+    else:
+        keys = None
+        if not snapshot.complete:
+            keys = {i.key for i in snapshot.items} | {
+                i.corrects for i in snapshot.items if i.corrects
+            }
+        previous = store.load_items(source.name, keys)
+        decision = decide(
+            source,
+            snapshot,
+            previous,
+            baseline=baseline,
+            volatile=kind.volatile,
+            silent=kind.silent,
+            noun=kind.noun,
+        )
+    if not dry_run:
+        store.record_check(
+            source=source.name,
+            kind=source.kind,
+            snapshot=snapshot,
+            decision=decision,
+            now=now,
+            run_id=run_id,
+        )
+    report = SourceReport(
+        name=source.name,
+        ok=True,
+        items=len(snapshot.items),
+        new=decision.new,
+        changed=decision.changed,
+        alerts=len(decision.alerts),
+        baseline=baseline,
+        unchanged=snapshot.unchanged,
+        seconds=seconds,
+        requests=snapshot.requests,
+        notes=snapshot.notes,
+    )
+    return report, list(decision.alerts)
+
+
+def _failed(
+    source: SourceConfig, message: str, store: Store, *, dry_run: bool, now: datetime
+) -> SourceReport:
+    message = " ".join(message.split())  # one line, whatever the error said
+    if not dry_run:
+        store.record_failure(source=source.name, kind=source.kind, error=message, now=now)
+    return SourceReport(name=source.name, ok=False, error=message)
+
+
+def _log_source(report: SourceReport) -> None:
+    if report.ok:
+        log.debug("%s: ok in %.2fs (%d requests)", report.name, report.seconds, report.requests)
+    else:
+        log.debug("%s: failed: %s", report.name, report.error)

@@ -1,0 +1,39 @@
+"""What every source kind provides, so that one registry can map `kind:` to code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from watcher.config import SourceConfig
+from watcher.http import Fetcher
+from watcher.models import Snapshot, SourceMemory
+
+CheckFunction = Callable[[Fetcher, SourceConfig, SourceMemory], Snapshot]
+
+
+class KindOptions(BaseModel):
+    """Base of every kind's options: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """A kind of source: its options (checked by `watcher validate`) and how to check one.
+
+    `volatile` names record fields that are shown but never make an item count as changed.
+    `silent` names fields whose changes are recorded without an alert, because another alert
+    already tells the story (a Federal Register document's `corrections`, which the
+    correction document itself announces).
+    """
+
+    name: str
+    summary: str
+    options: type[KindOptions]
+    check: CheckFunction
+    volatile: Collection[str] = ()
+    silent: Collection[str] = ()
+    noun: str = "items"  # "documents", "entries": for "now watching X: 143 documents recorded"

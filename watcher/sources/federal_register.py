@@ -1,0 +1,435 @@
+"""`federal_register`: published documents from the Federal Register API.
+
+Queries `{url}/documents.json` with the source's `conditions`, newest first, only the fields
+watcher uses, and a publication-date window: from the newest document already seen minus
+`overlap_days`, or on the first check `lookback_days` back from the newest document the API
+has (anchored on the API's own newest date, not this machine's clock).
+
+The API quietly misbehaves in ways that would lose documents (see tests/data/README.md):
+`results` is absent when `count` is 0, `per_page` outside 2..2000 becomes 20, and it never
+pages past 10,000 results or page 50 (it silently serves page 1 again). So pages are bounded,
+and a window with more results than can be paged is split in two by date until each fits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from watcher.config import SourceConfig
+from watcher.errors import SourceError
+from watcher.fingerprint import fingerprint, strip_cache_buster
+from watcher.http import Expect, Fetcher
+from watcher.match import normalise_text, normalise_type
+from watcher.models import Item, Snapshot, SourceMemory
+from watcher.sources.base import KindOptions, SourceKind
+
+API_RESULT_WINDOW = 10_000  # the API serves no result past the 10,000th of a query
+
+FIELDS = (
+    "abstract",
+    "action",
+    "agencies",
+    "citation",
+    "comment_url",
+    "comments_close_on",
+    "correction_of",
+    "corrections",
+    "dates",
+    "disposition_notes",
+    "docket_ids",
+    "document_number",
+    "effective_on",
+    "end_page",
+    "executive_order_notes",
+    "executive_order_number",
+    "html_url",
+    "pdf_url",
+    "presidential_document_number",
+    "proclamation_number",
+    "public_inspection_pdf_url",
+    "publication_date",
+    "raw_text_url",
+    "regulation_id_numbers",
+    "regulations_dot_gov_url",
+    "signing_date",
+    "start_page",
+    "subtype",
+    "title",
+    "type",
+    "volume",
+)
+
+# Shown in messages, never a reason to call a document changed: links move, comment pages
+# open and close, cache-busters tick.
+VOLATILE = frozenset(
+    {
+        "html_url",
+        "pdf_url",
+        "public_inspection_pdf_url",
+        "raw_text_url",
+        "comment_url",
+        "regulations_dot_gov_url",
+    }
+)
+
+ConditionValue = str | int | float | bool | list[str | int] | dict[str, str | int | list[str]]
+
+
+class FederalRegisterOptions(KindOptions):
+    conditions: dict[str, ConditionValue] = Field(default_factory=dict)
+    per_page: int = Field(default=1000, ge=2, le=2000)
+    max_pages: int = Field(default=10, ge=1, le=50)
+    lookback_days: int = Field(default=30, ge=1, le=3660)
+    overlap_days: int = Field(default=3, ge=0, le=60)
+
+    @field_validator("conditions")
+    @classmethod
+    def _no_publication_date(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "publication_date" in value:
+            raise ValueError(
+                "watcher sets conditions[publication_date] itself from what it has seen; "
+                "use lookback_days for the first check"
+            )
+        return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Query building
+
+
+def condition_params(conditions: Mapping[str, ConditionValue]) -> list[tuple[str, str]]:
+    """`{type: [RULE, NOTICE], term: x}` -> `conditions[type][]=RULE&...&conditions[term]=x`."""
+    params: list[tuple[str, str]] = []
+    for key, value in conditions.items():
+        params += _expand(f"conditions[{key}]", value)
+    return params
+
+
+def _expand(name: str, value: Any) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        out: list[tuple[str, str]] = []
+        for sub, subvalue in value.items():
+            out += _expand(f"{name}[{sub}]", subvalue)
+        return out
+    if isinstance(value, list):
+        return [(f"{name}[]", _scalar(v)) for v in value]
+    return [(name, _scalar(value))]
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def base_params(options: FederalRegisterOptions) -> list[tuple[str, str]]:
+    params = condition_params(options.conditions)
+    params += [("fields[]", f) for f in FIELDS]
+    params += [("order", "newest"), ("per_page", str(options.per_page))]
+    return params
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalising one document
+
+
+def document_number_of(reference: Any) -> str | None:
+    """`https://.../api/v1/documents/C1-2019-19930` (or `.json?x`) -> `C1-2019-19930`."""
+    if not reference:
+        return None
+    if isinstance(reference, Mapping):
+        reference = reference.get("document_number") or reference.get("json_url")
+        if not reference:
+            return None
+    path = urlsplit(str(reference)).path.rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    return last.removesuffix(".json") or None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    cleaned = normalise_text(str(value))
+    return cleaned or None
+
+
+def _number(value: Any) -> str | None:
+    # The API gives proclamation and executive order numbers as strings ("9980"), sometimes
+    # as null; an int from another server must fingerprint the same as the string.
+    if value is None or value == "":
+        return None
+    return str(value).strip()
+
+
+def _strings(values: Any) -> list[str]:
+    if not values:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [str(v).strip() for v in values if v is not None and str(v).strip()]
+
+
+def agency_names(doc: Mapping[str, Any]) -> list[str]:
+    """Agency names from `agencies` (name, else raw_name), else from `agency_names`."""
+    names: list[str] = []
+    for agency in doc.get("agencies") or []:
+        if isinstance(agency, Mapping):
+            name = agency.get("name") or agency.get("raw_name")
+            if name:
+                names.append(normalise_text(str(name)))
+        elif isinstance(agency, str):
+            names.append(normalise_text(agency))
+    if not names:
+        names = [normalise_text(str(n)) for n in doc.get("agency_names") or [] if n]
+    return list(dict.fromkeys(names))
+
+
+def normalise_document(doc: Mapping[str, Any]) -> Item:
+    """One API result as an Item keyed by its document number."""
+    number = _text(doc.get("document_number"))
+    if not number:
+        raise ValueError("document without a document_number")
+    record: dict[str, Any] = {
+        "document_number": number,
+        "title": _text(doc.get("title")) or "(untitled)",
+        "type": _text(doc.get("type")),
+        "subtype": _text(doc.get("subtype")),
+        "abstract": _text(doc.get("abstract")),
+        "action": _text(doc.get("action")),
+        "agencies": agency_names(doc),
+        "publication_date": _text(doc.get("publication_date")),
+        "signing_date": _text(doc.get("signing_date")),
+        "effective_on": _text(doc.get("effective_on")),
+        "comments_close_on": _text(doc.get("comments_close_on")),
+        "dates": _text(doc.get("dates")),
+        "citation": _text(doc.get("citation")),
+        "volume": doc.get("volume"),
+        "start_page": doc.get("start_page"),
+        "end_page": doc.get("end_page"),
+        "proclamation_number": _number(doc.get("proclamation_number")),
+        "executive_order_number": _number(doc.get("executive_order_number")),
+        "presidential_document_number": _number(doc.get("presidential_document_number")),
+        "docket_ids": _strings(doc.get("docket_ids")),
+        "regulation_id_numbers": _strings(doc.get("regulation_id_numbers")),
+        "correction_of": document_number_of(doc.get("correction_of")),
+        "corrections": sorted(
+            n for n in (document_number_of(c) for c in doc.get("corrections") or []) if n
+        ),
+        "disposition_notes": _text(doc.get("disposition_notes")),
+        "executive_order_notes": _text(doc.get("executive_order_notes")),
+        "html_url": _text(doc.get("html_url")),
+        "pdf_url": _text(doc.get("pdf_url")),
+        "public_inspection_pdf_url": strip_cache_buster(
+            _text(doc.get("public_inspection_pdf_url"))
+        ),
+        "raw_text_url": _text(doc.get("raw_text_url")),
+        "comment_url": _text(doc.get("comment_url")),
+        "regulations_dot_gov_url": _text(doc.get("regulations_dot_gov_url")),
+    }
+    corrects = record["correction_of"]
+    if corrects is None and number[:3] in ("C1-", "C2-", "R1-", "R2-"):
+        corrects = number[3:]
+    return Item(
+        key=number,
+        title=record["title"],
+        record=record,
+        fingerprint=fingerprint(record, VOLATILE),
+        url=record["html_url"],
+        summary=record["abstract"] or "",
+        published=record["publication_date"],
+        doc_type=record["type"],
+        subtype=record["subtype"],
+        agencies=tuple(record["agencies"]),
+        corrects=corrects,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Fetching
+
+
+class _Page:
+    def __init__(self, count: int, results: list[Mapping[str, Any]], has_next: bool):
+        self.count = count
+        self.results = results
+        self.has_next = has_next
+
+
+class _Query:
+    """One check's conversation with the documents endpoint."""
+
+    def __init__(self, fetcher: Fetcher, source: SourceConfig):
+        self.fetcher = fetcher
+        self.source = source
+        self.options = cast(FederalRegisterOptions, source.options)
+        self.endpoint = source.url.rstrip("/") + "/documents.json"
+        self.params = base_params(self.options)
+        self.cap = min(API_RESULT_WINDOW, self.options.per_page * self.options.max_pages)
+        self.notes: list[str] = []
+
+    def page(self, window: list[tuple[str, str]], number: int) -> _Page:
+        params = [*self.params, *window]
+        if number > 1:
+            params.append(("page", str(number)))
+        fetched = self.fetcher.get(self.endpoint, expect=Expect.JSON, params=params)
+        try:
+            data = json.loads(fetched.content)
+        except ValueError as exc:
+            raise SourceError(f"{self.endpoint}: the answer is not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("count", 0), int):
+            raise SourceError(f"{self.endpoint}: the answer is not a documents search result")
+        if "errors" in data and not data.get("results"):
+            raise SourceError(f"{self.endpoint}: the API refused the query: {data['errors']}")
+        count = int(data.get("count") or 0)
+        # With count 0 the API leaves `results` out altogether rather than sending [].
+        results = data.get("results") or []
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+            raise SourceError(f"{self.endpoint}: `results` is not a list of documents")
+        return _Page(count, results, bool(data.get("next_page_url")))
+
+    def window(self, gte: date | None, lte: date | None, today: date) -> list[Mapping[str, Any]]:
+        """Every document published in [gte, lte], splitting the window when it is too big."""
+        bounds = []
+        if gte:
+            bounds.append(("conditions[publication_date][gte]", gte.isoformat()))
+        if lte:
+            bounds.append(("conditions[publication_date][lte]", lte.isoformat()))
+        first = self.page(bounds, 1)
+        if first.count > self.cap:
+            top = lte or max([today, *_dates(first.results)])
+            if gte is None or gte >= top:
+                raise SourceError(
+                    f"{first.count:,} documents match for {gte or 'all time'}, more than the "
+                    f"{self.cap:,} the API can page through; narrow `conditions`"
+                )
+            middle = gte + (top - gte) // 2
+            return self.window(middle + timedelta(days=1), top, today) + self.window(
+                gte, middle, today
+            )
+        results = list(first.results)
+        has_next = first.has_next
+        number = 1
+        # next_page_url tells whether there is more; the next page is asked of the configured
+        # base URL with page=N, so a proxy or loopback server is never bypassed.
+        while has_next and number < self.options.max_pages and len(results) < first.count:
+            number += 1
+            page = self.page(bounds, number)
+            if not page.results:
+                break
+            results += page.results
+            has_next = page.has_next
+        if len(results) < first.count:
+            # Documents published while we paged shift pages; the overlap of the next check's
+            # window picks up anything this one missed, but say so.
+            self.notes.append(
+                f"the API counted {first.count:,} documents but served {len(results):,}"
+            )
+        return results
+
+
+def _dates(results: Iterable[Mapping[str, Any]]) -> list[date]:
+    out = []
+    for doc in results:
+        parsed = _parse_date(doc.get("publication_date"))
+        if parsed:
+            out.append(parsed)
+    return out
+
+
+def _parse_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _type_filter(conditions: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """Types and presidential subtypes the query asked for, to re-check on what came back."""
+
+    def values(key: str) -> frozenset[str]:
+        raw = conditions.get(key)
+        if raw is None:
+            return frozenset()
+        items = raw if isinstance(raw, list) else [raw]
+        return frozenset(normalise_type(str(v)) for v in items)
+
+    return values("type"), values("presidential_document_type")
+
+
+def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
+    """Fetch the documents of this check's window and normalise them."""
+    query = _Query(fetcher, source)
+    options = query.options
+    today = datetime.now(UTC).date()
+    requests_before = fetcher.requests
+    newest_seen = _parse_date(memory.cursor.get("newest_publication_date"))
+    notes: list[str] = []
+
+    if newest_seen is not None:
+        gte = newest_seen - timedelta(days=options.overlap_days)
+        docs = query.window(gte, None, today)
+    else:
+        # First check: find the newest date the API has, then look back from it.
+        probe = query.page([], 1)
+        dates = _dates(probe.results)
+        if not dates:
+            docs = []
+            gte = None
+        else:
+            gte = max(dates) - timedelta(days=options.lookback_days)
+            if probe.count <= len(probe.results):
+                docs = probe.results
+            else:
+                docs = query.window(gte, None, today)
+
+    types, subtypes = _type_filter(options.conditions)
+    items: dict[str, Item] = {}
+    skipped = 0
+    for doc in docs:
+        published = _parse_date(doc.get("publication_date"))
+        if gte is not None and published is not None and published < gte:
+            continue  # outside the window asked for (a server that ignores the date condition)
+        try:
+            item = normalise_document(doc)
+        except ValueError:
+            skipped += 1
+            continue
+        if types and item.doc_type and normalise_type(item.doc_type) not in types:
+            continue  # the query asked for other types: a server that ignored the condition
+        if subtypes and item.subtype and normalise_type(item.subtype) not in subtypes:
+            continue
+        items[item.key] = item
+    notes += query.notes
+    if skipped:
+        notes.append(f"{skipped} result(s) without a document_number were skipped")
+
+    newest = max(
+        [d for d in (_parse_date(i.published) for i in items.values()) if d]
+        + ([newest_seen] if newest_seen else []),
+        default=None,
+    )
+    cursor = {"newest_publication_date": newest.isoformat()} if newest else dict(memory.cursor)
+    return Snapshot(
+        items=tuple(items.values()),
+        complete=False,
+        cursor=cursor,
+        requests=fetcher.requests - requests_before,
+        notes=tuple(notes),
+    )
+
+
+KIND = SourceKind(
+    name="federal_register",
+    summary="published Federal Register documents matching `conditions`, via the FR API",
+    options=FederalRegisterOptions,
+    check=check,
+    volatile=VOLATILE,
+    silent=frozenset({"corrections"}),
+    noun="documents",
+)
