@@ -106,8 +106,9 @@ def _one(args: Mapping[str, list[str]], key: str) -> str | None:
 
 @dataclass
 class SlackCall:
-    method: str
+    method: str  # "accepted" or "refused"
     payload: dict[str, Any]
+    ts: str | None = None
 
 
 @dataclass
@@ -145,6 +146,14 @@ class FakeSlack:
         """The payloads Slack accepted."""
         return [c.payload for c in self.calls if c.method == "accepted"]
 
+    def ts_of(self, needle: str) -> str:
+        """The ts Slack gave the first accepted message whose payload contains `needle`."""
+        for call in self.calls:
+            if call.method == "accepted" and needle in json.dumps(call.payload):
+                assert call.ts is not None
+                return call.ts
+        raise AssertionError(f"no message contains {needle!r}")
+
     def _post(self, request: Request) -> Response:
         if request.is_json:
             payload = request.get_json()
@@ -166,8 +175,8 @@ class FakeSlack:
             return Response(
                 "<html>oops</html>", status=status, headers=headers, content_type="text/html"
             )
-        self.calls.append(SlackCall("accepted", payload))
         ts = f"1700000000.{next(self._counter):06d}"
+        self.calls.append(SlackCall("accepted", payload, ts))
         return Response(
             json.dumps(
                 {

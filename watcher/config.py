@@ -347,7 +347,7 @@ def _problems(
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             key = str(loc[-1])
-            message = f"unknown key {key!r}"
+            message = "unknown key"
             candidates = known if (known is not None and len(loc) == len(prefix) + 1) else None
             close = difflib.get_close_matches(key, candidates or [], n=1)
             if close:

@@ -1,0 +1,170 @@
+"""Shared fixtures: loopback servers, realistic documents, and a CLI workspace."""
+
+from __future__ import annotations
+
+import copy
+import json
+import textwrap
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stamina
+from click.testing import CliRunner, Result
+from pytest_httpserver import HTTPServer
+
+from tests.fakes import FakeFederalRegister, FakeSlack
+from watcher.cli import cli
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _quiet_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees a real token or config from the developer's shell; retries don't sleep."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_FILE", "SLACK_API_URL", "WATCHER_CONFIG",
+                 "WATCHER_STATE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    stamina.set_testing(True, attempts=3, cap=True)
+    yield
+    stamina.set_testing(False)
+
+
+def load_json(name: str) -> Any:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def server() -> Iterator[HTTPServer]:
+    srv = HTTPServer(host="127.0.0.1", port=0)
+    srv.start()
+    yield srv
+    srv.clear()
+    if srv.is_running():
+        srv.stop()
+
+
+@pytest.fixture
+def slack_server() -> Iterator[HTTPServer]:
+    srv = HTTPServer(host="127.0.0.1", port=0)
+    srv.start()
+    yield srv
+    if srv.is_running():
+        srv.stop()
+
+
+@pytest.fixture
+def fr(server: HTTPServer) -> FakeFederalRegister:
+    return FakeFederalRegister(server)
+
+
+@pytest.fixture
+def slack(slack_server: HTTPServer) -> FakeSlack:
+    return FakeSlack(slack_server)
+
+
+_TEMPLATE = load_json("documents_search_presdocu_2017-2020_excerpt.json")["results"][0]
+
+
+def fr_document(number: str, title: str, publication_date: str, **fields: Any) -> dict[str, Any]:
+    """A document shaped exactly like a real API result (copied from the recorded search),
+    with the fields that matter replaced."""
+    doc = copy.deepcopy(_TEMPLATE)
+    year, month, day = publication_date.split("-")
+    slug = "-".join(title.lower().split())[:60]
+    doc.update(
+        {
+            "document_number": number,
+            "title": title,
+            "publication_date": publication_date,
+            "html_url": f"https://www.federalregister.gov/documents/{year}/{month}/{day}/"
+            f"{number}/{slug}",
+            "pdf_url": f"https://www.govinfo.gov/content/pkg/FR-{publication_date}/pdf/{number}.pdf",
+            "json_url": f"https://www.federalregister.gov/api/v1/documents/{number}",
+            "proclamation_number": None,
+            "presidential_document_number": None,
+            "signing_date": None,
+            "citation": None,
+            "subtype": None,
+        }
+    )
+    doc.update(fields)
+    return doc
+
+
+def notice(number: str, title: str, publication_date: str, **fields: Any) -> dict[str, Any]:
+    """An agency notice (BIS by default)."""
+    base = {
+        "type": "Notice",
+        "agencies": [
+            {"raw_name": "DEPARTMENT OF COMMERCE", "name": "Commerce Department",
+             "slug": "commerce-department", "id": 54},
+            {"raw_name": "Bureau of Industry and Security", "name": "Industry and Security Bureau",
+             "slug": "industry-and-security-bureau", "id": 241},
+        ],
+        "agency_names": ["Commerce Department", "Industry and Security Bureau"],
+        "president": None,
+    }
+    base.update(fields)
+    return fr_document(number, title, publication_date, **base)
+
+
+class Workspace:
+    """A config file and a state directory, and the CLI run against them as a user would."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.config = root / "sources.yaml"
+        self.state = root / "state"
+        self.env: dict[str, str] = {}
+
+    def write_config(self, text: str) -> Path:
+        self.config.write_text(textwrap.dedent(text), encoding="utf-8")
+        return self.config
+
+    def use_slack(self, slack: FakeSlack, token: str = "xoxb-test-token") -> None:
+        self.env.update({"SLACK_BOT_TOKEN": token, "SLACK_API_URL": slack.url})
+
+    def cli(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
+        runner = CliRunner()
+        return runner.invoke(
+            cli,
+            ["--config", str(self.config), "--state-dir", str(self.state), *args],
+            env={**self.env, **(env or {})},
+            catch_exceptions=False,
+        )
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path)
+
+
+HTTP_FOR_TESTS = """\
+http:
+  per_host_interval: 0
+  attempts: 2
+  retry_budget: 5
+  timeout: 5
+  connect_timeout: 2
+"""
+
+
+def fr_config(fr_url: str, *, extra_sources: str = "", match: str = "") -> str:
+    """A config with one federal_register source pointed at a loopback server."""
+    rules = match or """\
+    match:
+      - section 232
+      - adjusting imports
+      - list of critical minerals
+"""
+    return (
+        'slack:\n  channel: "#trade-alerts"\n'
+        + HTTP_FOR_TESTS
+        + "sources:\n"
+        + f"  - name: fr-trade\n    kind: federal_register\n    url: {fr_url}\n"
+        + rules
+        + extra_sources
+    )
