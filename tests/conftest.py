@@ -24,8 +24,13 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture(autouse=True)
 def _quiet_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees a real token or config from the developer's shell; retries don't sleep."""
-    for name in ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN_FILE", "SLACK_API_URL", "WATCHER_CONFIG",
-                 "WATCHER_STATE_DIR"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_BOT_TOKEN_FILE",
+        "SLACK_API_URL",
+        "WATCHER_CONFIG",
+        "WATCHER_STATE_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     stamina.set_testing(True, attempts=3, cap=True)
     yield
@@ -36,23 +41,32 @@ def load_json(name: str) -> Any:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0)
-    srv.start()
-    yield srv
-    srv.clear()
-    if srv.is_running():
-        srv.stop()
-
-
-@pytest.fixture
-def slack_server() -> Iterator[HTTPServer]:
+def _running_server() -> Iterator[HTTPServer]:
     srv = HTTPServer(host="127.0.0.1", port=0)
     srv.start()
     yield srv
     if srv.is_running():
         srv.stop()
+
+
+# One server per role for the whole session (stopping one takes half a second); each test
+# gets it cleared of the previous test's handlers and log.
+_source_server = pytest.fixture(scope="session", name="_source_server")(_running_server)
+_slack_server = pytest.fixture(scope="session", name="_slack_server")(_running_server)
+
+
+@pytest.fixture
+def server(_source_server: HTTPServer) -> Iterator[HTTPServer]:
+    _source_server.clear()
+    yield _source_server
+    _source_server.clear()
+
+
+@pytest.fixture
+def slack_server(_slack_server: HTTPServer) -> Iterator[HTTPServer]:
+    _slack_server.clear()
+    yield _slack_server
+    _slack_server.clear()
 
 
 @pytest.fixture
@@ -99,10 +113,18 @@ def notice(number: str, title: str, publication_date: str, **fields: Any) -> dic
     base = {
         "type": "Notice",
         "agencies": [
-            {"raw_name": "DEPARTMENT OF COMMERCE", "name": "Commerce Department",
-             "slug": "commerce-department", "id": 54},
-            {"raw_name": "Bureau of Industry and Security", "name": "Industry and Security Bureau",
-             "slug": "industry-and-security-bureau", "id": 241},
+            {
+                "raw_name": "DEPARTMENT OF COMMERCE",
+                "name": "Commerce Department",
+                "slug": "commerce-department",
+                "id": 54,
+            },
+            {
+                "raw_name": "Bureau of Industry and Security",
+                "name": "Industry and Security Bureau",
+                "slug": "industry-and-security-bureau",
+                "id": 241,
+            },
         ],
         "agency_names": ["Commerce Department", "Industry and Security Bureau"],
         "president": None,
@@ -154,12 +176,15 @@ http:
 
 def fr_config(fr_url: str, *, extra_sources: str = "", match: str = "") -> str:
     """A config with one federal_register source pointed at a loopback server."""
-    rules = match or """\
+    rules = (
+        match
+        or """\
     match:
       - section 232
       - adjusting imports
       - list of critical minerals
 """
+    )
     return (
         'slack:\n  channel: "#trade-alerts"\n'
         + HTTP_FOR_TESTS

@@ -22,11 +22,18 @@ COPPER = fr_document(
     citation="90 FR 37727",
 )
 OLD = [
-    notice("2025-13345", "Notice of Request for Public Comments on Section 232 National Security "
-           "Investigation of Imports of Polysilicon and its Derivatives", "2025-07-16"),
-    notice("2025-13300", "Certain Pasta From Italy: Final Results of Antidumping Duty "
-           "Administrative Review", "2025-07-16",
-           agencies=[{"name": "International Trade Administration"}]),
+    notice(
+        "2025-13345",
+        "Notice of Request for Public Comments on Section 232 National Security "
+        "Investigation of Imports of Polysilicon and its Derivatives",
+        "2025-07-16",
+    ),
+    notice(
+        "2025-13300",
+        "Certain Pasta From Italy: Final Results of Antidumping Duty Administrative Review",
+        "2025-07-16",
+        agencies=[{"name": "International Trade Administration"}],
+    ),
 ]
 
 
@@ -59,8 +66,14 @@ def test_a_new_document_makes_exactly_one_message_with_its_facts(workspace, fr, 
     assert message["unfurl_links"] is False
     assert "Adjusting Imports of Copper Into the United States" in message["text"]
     assert "Proclamation 10962" in message["blocks"][0]["text"]["text"]
-    for fact in ("2025-14893", "Aug 5, 2025", "Jul 30, 2025", "90 FR 37727",
-                 COPPER["html_url"], COPPER["pdf_url"]):
+    for fact in (
+        "2025-14893",
+        "Aug 5, 2025",
+        "Jul 30, 2025",
+        "90 FR 37727",
+        COPPER["html_url"],
+        COPPER["pdf_url"],
+    ):
         assert fact in payload, fact
     assert "Presidential" in payload or "Proclamation" in payload
 
@@ -72,20 +85,31 @@ def test_a_new_document_makes_exactly_one_message_with_its_facts(workspace, fr, 
 def test_irrelevant_documents_stay_quiet(workspace, fr, slack):
     baseline(workspace, fr, slack)
     fr.add(
-        notice("2025-14000", "Certain Steel Nails From Taiwan: Final Results of Antidumping "
-               "Duty Administrative Review", "2025-08-05"),
-        notice("2025-14001", "60-Day Notice of Proposed Information Collection: Section 232 "
-               "Healthcare Facility Documents", "2025-08-05",
-               agencies=[{"name": "Housing and Urban Development Department"}],
-               abstract="The Section 232 program insures mortgage loans for nursing homes."),
+        notice(
+            "2025-14000",
+            "Certain Steel Nails From Taiwan: Final Results of Antidumping "
+            "Duty Administrative Review",
+            "2025-08-05",
+        ),
+        notice(
+            "2025-14001",
+            "60-Day Notice of Proposed Information Collection: Section 232 "
+            "Healthcare Facility Documents",
+            "2025-08-05",
+            agencies=[{"name": "Housing and Urban Development Department"}],
+            abstract="The Section 232 program insures mortgage loans for nursing homes.",
+        ),
     )
     workspace.write_config(
-        fr_config(fr.url, match="""\
+        fr_config(
+            fr.url,
+            match="""\
     match:
       - any: section 232
         unless: [mortgage*, nursing]
       - adjusting imports
-""")
+""",
+        )
     )
     result = workspace.cli("run")
     assert result.exit_code == 0
@@ -93,9 +117,7 @@ def test_irrelevant_documents_stay_quiet(workspace, fr, slack):
     assert "2 new, 0 changed, 0 alerts" in result.stderr
 
 
-def test_slack_500_leaves_the_alert_pending_and_the_next_run_delivers_it_once(
-    workspace, fr, slack
-):
+def test_slack_500_leaves_the_alert_pending_and_the_next_run_delivers_it_once(workspace, fr, slack):
     baseline(workspace, fr, slack)
     fr.add(COPPER)
     slack.fail(3, status=500)  # more than slack-sdk's own retries
@@ -209,9 +231,7 @@ def test_dry_run_prints_alerts_and_writes_no_state(workspace, fr):
     assert "Adjusting Imports of Copper" in real.stdout, "the dry run recorded nothing"
 
 
-def test_a_correction_of_an_announced_document_is_announced_in_its_thread(
-    workspace, fr, slack
-):
+def test_a_correction_of_an_announced_document_is_announced_in_its_thread(workspace, fr, slack):
     fr.add(*OLD, COPPER)
     workspace.write_config(fr_config(fr.url))
     workspace.use_slack(slack)
@@ -225,8 +245,10 @@ def test_a_correction_of_an_announced_document_is_announced_in_its_thread(
             subtype="Proclamation",
             correction_of="https://www.federalregister.gov/api/v1/documents/2025-14893",
         ),
-        {**COPPER, "corrections": [
-            "https://www.federalregister.gov/api/v1/documents/C1-2025-14893"]},
+        {
+            **COPPER,
+            "corrections": ["https://www.federalregister.gov/api/v1/documents/C1-2025-14893"],
+        },
     )
     result = workspace.cli("run")
     assert result.exit_code == 0, result.stderr
@@ -254,9 +276,14 @@ def test_volatile_fields_never_make_a_change(workspace, fr, slack):
     baseline(workspace, fr, slack)
     fr.add(COPPER)
     workspace.cli("run")
-    fr.add({**COPPER, "page_views": {"count": 5, "last_updated": "now"},
+    fr.add(
+        {
+            **COPPER,
+            "page_views": {"count": 5, "last_updated": "now"},
             "public_inspection_pdf_url": "https://public-inspection.federalregister.gov/"
-            "2025-14893.pdf?1799999999"})
+            "2025-14893.pdf?1799999999",
+        }
+    )
     result = workspace.cli("run")
     assert "0 changed" in result.stderr
     assert len(slack.messages) == 2
@@ -295,8 +322,9 @@ def test_check_refuses_unknown_names_and_urls(workspace, fr):
 
 def test_check_runs_a_source_whatever_its_schedule(workspace, fr):
     fr.add(*OLD)
-    workspace.write_config(fr_config(fr.url).replace("kind: federal_register",
-                                                     "kind: federal_register\n    every: 1d"))
+    workspace.write_config(
+        fr_config(fr.url).replace("kind: federal_register", "kind: federal_register\n    every: 1d")
+    )
     assert workspace.cli("run").exit_code == 0
     requests = len(fr.requests)
     skipped = workspace.cli("run")
@@ -354,4 +382,4 @@ def test_server_errors_fail_the_source_with_one_line(workspace, fr, status):
     assert result.exit_code == 1
     line = next(x for x in result.stderr.splitlines() if x.startswith("fr-trade: FAILED"))
     assert f"HTTP {status}" in line
-    assert len([r for r in fr.requests]) == 2  # retried (attempts: 2), then gave up
+    assert len(fr.requests) == 2  # retried (attempts: 2), then gave up
