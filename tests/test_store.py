@@ -1,0 +1,122 @@
+"""The state database: migrations, atomic checks, the outbox, and refusing damaged state."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import fr_config
+from watcher.decide import Decision, ItemWrite
+from watcher.errors import StateError
+from watcher.models import Alert, AlertEvent, Item, Snapshot
+from watcher.store import DB_NAME, Store, migrations
+
+NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
+ITEM = Item(key="2026-01045", title="Adjusting Imports of Processed Critical Minerals",
+            record={"document_number": "2026-01045"}, fingerprint="f1")
+ALERT = Alert(source="fr", source_kind="federal_register", event=AlertEvent.NEW,
+              channel="#trade", title=ITEM.title, item_key=ITEM.key, thread_key=ITEM.key)
+
+
+def decision(*alerts: Alert) -> Decision:
+    return Decision(writes=(ItemWrite(ITEM, True, True),), removed=(), alerts=alerts)
+
+
+def test_migrations_run_once_and_are_safe_to_rerun(tmp_path):
+    Store.open(tmp_path).close()
+    store = Store.open(tmp_path)
+    applied = [m.name for m in migrations.applied(store.db)]
+    assert applied == ["m001_initial"]
+    assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_a_check_and_its_alerts_are_written_together(tmp_path):
+    store = Store.open(tmp_path)
+    ids = store.record_check(source="fr", kind="federal_register",
+                             snapshot=Snapshot(items=(ITEM,), complete=False,
+                                               cursor={"newest_publication_date": "2026-01-20"}),
+                             decision=decision(ALERT), now=NOW, run_id=None)
+    assert len(ids) == 1
+    assert store.load_items("fr")["2026-01045"].relevant
+    assert [e.alert for e in store.pending()] == [ALERT]
+    assert store.memory("fr").cursor == {"newest_publication_date": "2026-01-20"}
+    assert store.memory("fr").baseline_done
+
+
+def test_a_failure_inside_the_transaction_leaves_nothing_behind(tmp_path):
+    store = Store.open(tmp_path)
+    broken = Alert(source="fr", source_kind="federal_register", event=AlertEvent.NEW,
+                   channel=None, title="x")  # type: ignore[arg-type]  # channel is NOT NULL
+    with pytest.raises(StateError):
+        store.record_check(source="fr", kind="federal_register",
+                           snapshot=Snapshot(items=(ITEM,), complete=False),
+                           decision=decision(ALERT, broken), now=NOW, run_id=None)
+    assert store.load_items("fr") == {}
+    assert store.pending() == []
+    assert store.source_row("fr") is None
+
+
+def test_sent_alerts_keep_their_slack_ts_for_threads(tmp_path):
+    store = Store.open(tmp_path)
+    (alert_id,) = store.record_check(source="fr", kind="federal_register",
+                                     snapshot=Snapshot(items=(ITEM,), complete=False),
+                                     decision=decision(ALERT), now=NOW, run_id=None)
+    store.mark_sent(alert_id, now=NOW, slack_channel="C1", ts="1.000100", thread_ts=None)
+    assert store.pending() == []
+    assert store.thread_root("fr", ITEM.key, "#trade") == ("C1", "1.000100")
+    assert store.thread_root("fr", ITEM.key, "#elsewhere") is None
+
+
+def test_failures_count_up_and_success_resets(tmp_path):
+    store = Store.open(tmp_path)
+    assert store.record_failure(source="fr", kind="federal_register", error="boom", now=NOW) == 1
+    assert store.record_failure(source="fr", kind="federal_register", error="boom", now=NOW) == 2
+    store.record_check(source="fr", kind="federal_register",
+                       snapshot=Snapshot(items=(), complete=False), decision=Decision((), (), ()),
+                       now=NOW, run_id=None)
+    row = store.source_row("fr")
+    assert row is not None and row["consecutive_failures"] == 0 and row["last_error"] is None
+
+
+def test_a_damaged_database_is_refused_not_silently_replaced(tmp_path):
+    (tmp_path / DB_NAME).write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StateError, match="damaged"):
+        Store.open(tmp_path)
+    assert (tmp_path / DB_NAME).read_bytes().startswith(b"this is not sqlite")
+
+
+def test_readonly_opening_creates_nothing(tmp_path):
+    store = Store.open_readonly(tmp_path / "absent")
+    assert store.pending() == []
+    store.close()
+    assert not (tmp_path / "absent").exists()
+
+
+def test_an_unusable_state_directory_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StateError, match="cannot create the state directory"):
+        Store.open(blocker / "state")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_an_unwritable_state_directory_is_a_clear_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(StateError):
+        Store.open(locked / "state")
+
+
+def test_the_cli_reports_a_damaged_database_and_does_not_fetch(workspace, fr):
+    workspace.write_config(fr_config(fr.url))
+    workspace.state.mkdir()
+    (workspace.state / DB_NAME).write_bytes(b"garbage" * 1000)
+    result = workspace.cli("run")
+    assert result.exit_code == 1
+    assert "damaged" in result.stderr and "will not start over" in result.stderr
+    assert fr.requests == []
+    status = workspace.cli("status")
+    assert status.exit_code == 1 and "damaged" in status.stderr
