@@ -17,13 +17,26 @@ SOURCE = parse_config(fr_config("http://127.0.0.1:1/api/v1"), Path("s.yaml")).so
 
 def doc(key: str, title: str, **extra: object) -> Item:
     record = {"document_number": key, "title": title, **extra}
-    return Item(key=key, title=title, record=record, fingerprint=fingerprint(record, KIND.volatile),
-                corrects=extra.get("correction_of"))  # type: ignore[arg-type]
+    return Item(
+        key=key,
+        title=title,
+        record=record,
+        fingerprint=fingerprint(record, KIND.volatile),
+        corrects=extra.get("correction_of"),
+    )  # type: ignore[arg-type]
 
 
 def stored(item: Item, relevant: bool = True) -> StoredItem:
-    return StoredItem(item.key, item.fingerprint, relevant, item.record, item.title, item.url,
-                      "2025-01-01T00:00:00Z", "2025-01-01T00:00:00Z")
+    return StoredItem(
+        item.key,
+        item.fingerprint,
+        relevant,
+        item.record,
+        item.title,
+        item.url,
+        "2025-01-01T00:00:00Z",
+        "2025-01-01T00:00:00Z",
+    )
 
 
 def snap(*items: Item, complete: bool = False) -> Snapshot:
@@ -31,8 +44,15 @@ def snap(*items: Item, complete: bool = False) -> Snapshot:
 
 
 def run(snapshot: Snapshot, previous: dict[str, StoredItem], baseline: bool = False):
-    return decide(SOURCE, snapshot, previous, baseline=baseline, volatile=KIND.volatile,
-                  silent=KIND.silent, noun=KIND.noun)
+    return decide(
+        SOURCE,
+        snapshot,
+        previous,
+        baseline=baseline,
+        volatile=KIND.volatile,
+        silent=KIND.silent,
+        noun=KIND.noun,
+    )
 
 
 RELEVANT = doc("2025-1", "Adjusting Imports of Copper Into the United States")
@@ -40,13 +60,15 @@ OTHER = doc("2025-2", "Fisheries of the Northeastern United States")
 
 
 def test_field_changes_list_what_differs_in_order():
-    assert field_changes({"a": 1, "b": 2, "url": "x"}, {"a": 1, "b": 3, "c": 4, "url": "y"},
-                         ignore={"url"}) == (FieldChange("b", 2, 3), FieldChange("c", None, 4))
+    assert field_changes(
+        {"a": 1, "b": 2, "url": "x"}, {"a": 1, "b": 3, "c": 4, "url": "y"}, ignore={"url"}
+    ) == (FieldChange("b", 2, 3), FieldChange("c", None, 4))
 
 
 def test_diff_finds_new_and_changed_and_only_complete_snapshots_lose_items():
-    changed = doc("2025-1", "Adjusting Imports of Copper Into the United States",
-                  effective_on="2025-08-01")
+    changed = doc(
+        "2025-1", "Adjusting Imports of Copper Into the United States", effective_on="2025-08-01"
+    )
     previous = {"2025-1": stored(RELEVANT), "2025-9": stored(OTHER)}
     kinds = [(c.kind, c.key) for c in diff_snapshot(snap(changed, OTHER), previous)]
     assert kinds == [(ChangeKind.CHANGED, "2025-1"), (ChangeKind.NEW, "2025-2")]
@@ -66,8 +88,10 @@ def test_new_relevant_items_alert_and_irrelevant_ones_are_recorded_quietly():
     decision = run(snap(RELEVANT, OTHER), {})
     assert [(a.event, a.item_key) for a in decision.alerts] == [(AlertEvent.NEW, "2025-1")]
     assert decision.alerts[0].matched == ("adjusting imports",)
-    assert {(w.item.key, w.relevant) for w in decision.writes} == {("2025-1", True),
-                                                                  ("2025-2", False)}
+    assert {(w.item.key, w.relevant) for w in decision.writes} == {
+        ("2025-1", True),
+        ("2025-2", False),
+    }
 
 
 def test_unchanged_items_make_no_alert():

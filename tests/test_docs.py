@@ -68,7 +68,10 @@ def test_the_readme_starts_with_the_two_commands_and_ci_runs_the_test_one():
     assert "pytest" in test.group(1)
     extracted = subprocess.run(
         ["awk", "/<!-- test-command -->/ { getline; getline; print; exit }", "README.md"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     assert extracted == test.group(1)
     ci = (ROOT / ".ci" / "run").read_text()
@@ -76,6 +79,7 @@ def test_the_readme_starts_with_the_two_commands_and_ci_runs_the_test_one():
 
 
 def test_python_dash_m_is_the_same_program():
-    out = subprocess.run([sys.executable, "-m", "watcher", "--help"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "watcher", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Commands:" in out and "validate" in out

@@ -14,10 +14,21 @@ from watcher.models import Alert, AlertEvent, Item, Snapshot
 from watcher.store import DB_NAME, Store, migrations
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
-ITEM = Item(key="2026-01045", title="Adjusting Imports of Processed Critical Minerals",
-            record={"document_number": "2026-01045"}, fingerprint="f1")
-ALERT = Alert(source="fr", source_kind="federal_register", event=AlertEvent.NEW,
-              channel="#trade", title=ITEM.title, item_key=ITEM.key, thread_key=ITEM.key)
+ITEM = Item(
+    key="2026-01045",
+    title="Adjusting Imports of Processed Critical Minerals",
+    record={"document_number": "2026-01045"},
+    fingerprint="f1",
+)
+ALERT = Alert(
+    source="fr",
+    source_kind="federal_register",
+    event=AlertEvent.NEW,
+    channel="#trade",
+    title=ITEM.title,
+    item_key=ITEM.key,
+    thread_key=ITEM.key,
+)
 
 
 def decision(*alerts: Alert) -> Decision:
@@ -35,10 +46,16 @@ def test_migrations_run_once_and_are_safe_to_rerun(tmp_path):
 
 def test_a_check_and_its_alerts_are_written_together(tmp_path):
     store = Store.open(tmp_path)
-    ids = store.record_check(source="fr", kind="federal_register",
-                             snapshot=Snapshot(items=(ITEM,), complete=False,
-                                               cursor={"newest_publication_date": "2026-01-20"}),
-                             decision=decision(ALERT), now=NOW, run_id=None)
+    ids = store.record_check(
+        source="fr",
+        kind="federal_register",
+        snapshot=Snapshot(
+            items=(ITEM,), complete=False, cursor={"newest_publication_date": "2026-01-20"}
+        ),
+        decision=decision(ALERT),
+        now=NOW,
+        run_id=None,
+    )
     assert len(ids) == 1
     assert store.load_items("fr")["2026-01045"].relevant
     assert [e.alert for e in store.pending()] == [ALERT]
@@ -48,12 +65,18 @@ def test_a_check_and_its_alerts_are_written_together(tmp_path):
 
 def test_a_failure_inside_the_transaction_leaves_nothing_behind(tmp_path):
     store = Store.open(tmp_path)
-    broken = Alert(source="fr", source_kind="federal_register", event=AlertEvent.NEW,
-                   channel=None, title="x")  # type: ignore[arg-type]  # channel is NOT NULL
+    broken = Alert(
+        source="fr", source_kind="federal_register", event=AlertEvent.NEW, channel=None, title="x"
+    )  # type: ignore[arg-type]  # channel is NOT NULL
     with pytest.raises(StateError):
-        store.record_check(source="fr", kind="federal_register",
-                           snapshot=Snapshot(items=(ITEM,), complete=False),
-                           decision=decision(ALERT, broken), now=NOW, run_id=None)
+        store.record_check(
+            source="fr",
+            kind="federal_register",
+            snapshot=Snapshot(items=(ITEM,), complete=False),
+            decision=decision(ALERT, broken),
+            now=NOW,
+            run_id=None,
+        )
     assert store.load_items("fr") == {}
     assert store.pending() == []
     assert store.source_row("fr") is None
@@ -61,9 +84,14 @@ def test_a_failure_inside_the_transaction_leaves_nothing_behind(tmp_path):
 
 def test_sent_alerts_keep_their_slack_ts_for_threads(tmp_path):
     store = Store.open(tmp_path)
-    (alert_id,) = store.record_check(source="fr", kind="federal_register",
-                                     snapshot=Snapshot(items=(ITEM,), complete=False),
-                                     decision=decision(ALERT), now=NOW, run_id=None)
+    (alert_id,) = store.record_check(
+        source="fr",
+        kind="federal_register",
+        snapshot=Snapshot(items=(ITEM,), complete=False),
+        decision=decision(ALERT),
+        now=NOW,
+        run_id=None,
+    )
     store.mark_sent(alert_id, now=NOW, slack_channel="C1", ts="1.000100", thread_ts=None)
     assert store.pending() == []
     assert store.thread_root("fr", ITEM.key, "#trade") == ("C1", "1.000100")
@@ -74,9 +102,14 @@ def test_failures_count_up_and_success_resets(tmp_path):
     store = Store.open(tmp_path)
     assert store.record_failure(source="fr", kind="federal_register", error="boom", now=NOW) == 1
     assert store.record_failure(source="fr", kind="federal_register", error="boom", now=NOW) == 2
-    store.record_check(source="fr", kind="federal_register",
-                       snapshot=Snapshot(items=(), complete=False), decision=Decision((), (), ()),
-                       now=NOW, run_id=None)
+    store.record_check(
+        source="fr",
+        kind="federal_register",
+        snapshot=Snapshot(items=(), complete=False),
+        decision=Decision((), (), ()),
+        now=NOW,
+        run_id=None,
+    )
     row = store.source_row("fr")
     assert row is not None and row["consecutive_failures"] == 0 and row["last_error"] is None
 
