@@ -43,6 +43,7 @@ class FakeFederalRegister:
         self.documents: list[dict[str, Any]] = []
         self.throttled = False
         self.status: int | None = None  # answer every request with this status instead
+        self.page_size_limit: int | None = None  # page smaller than asked, like a proxy might
         self.requests: list[dict[str, list[str]]] = []
         self.lock = threading.Lock()
         server.expect_request(f"{prefix}/documents.json").respond_with_handler(self._documents)
@@ -81,6 +82,8 @@ class FakeFederalRegister:
         per_page = int(_one(args, "per_page") or 20)
         if not 2 <= per_page <= 2000:
             per_page = 20  # what the real API does, silently
+        if self.page_size_limit:
+            per_page = min(per_page, self.page_size_limit)
         page = int(_one(args, "page") or 1)
         if page > 50 or (page - 1) * per_page >= 10_000:
             page = 1  # likewise

@@ -205,6 +205,17 @@ def test_too_many_results_for_the_api_window_are_split_by_date(fr):
     assert any("conditions[publication_date][lte]" in r for r in fr.requests)
 
 
+def test_a_server_paging_smaller_than_asked_loses_nothing(fr):
+    fr.add(*days(1, 6, 5))
+    fr.page_size_limit = 3  # asked for 1000 a page, served 3: max_pages 2 now holds only 6
+    source = source_for(fr.url, "    max_pages: 2\n    overlap_days: 0\n")
+    with Fetcher(HTTP) as fetcher:
+        snap = fr_check(
+            fetcher, source, SourceMemory(cursor={"newest_publication_date": "2025-03-01"})
+        )
+    assert len({i.key for i in snap.items}) == 30
+
+
 def test_a_single_day_too_big_to_page_is_an_error_not_a_silent_loss(fr):
     fr.add(*days(1, 1, 6))
     source = source_for(fr.url, "    per_page: 2\n    max_pages: 2\n    overlap_days: 0\n")

@@ -301,12 +301,17 @@ class _Query:
         if lte:
             bounds.append(("conditions[publication_date][lte]", lte.isoformat()))
         first = self.page(bounds, 1)
-        if first.count > self.cap:
+        cap = self.cap
+        if first.results and len(first.results) < min(first.count, self.options.per_page):
+            # The server pages smaller than asked (a proxy, or a per_page it ignored): the
+            # number of results that fit in max_pages shrinks with it.
+            cap = min(API_RESULT_WINDOW, len(first.results) * self.options.max_pages)
+        if first.count > cap:
             top = lte or max([today, *_dates(first.results)])
             if gte is None or gte >= top:
                 raise SourceError(
                     f"{first.count:,} documents match for {gte or 'all time'}, more than the "
-                    f"{self.cap:,} the API can page through; narrow `conditions`"
+                    f"{cap:,} the API can page through; narrow `conditions`"
                 )
             middle = gte + (top - gte) // 2
             return self.window(middle + timedelta(days=1), top, today) + self.window(

@@ -1,0 +1,75 @@
+"""The default configuration replayed against 2025-2026, day by day, as a team would live it:
+the shipped sources.yaml pointed at a loopback Federal Register that publishes the relevance
+corpus one day at a time, `watcher run` after each day, a loopback Slack counting messages."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+
+from tests.conftest import DATA, HTTP_FOR_TESTS, ROOT, fr_document
+
+
+def corpus_documents() -> list[tuple[str, dict]]:
+    with (DATA / "fr_relevance_corpus.tsv").open(encoding="utf-8") as handle:
+        rows = [
+            r
+            for r in csv.DictReader(handle, delimiter="\t")
+            if r["publication_date"] >= "2025-01-01"
+        ]
+    out = []
+    for n, row in enumerate(rows):
+        number = row["document_number"] or f"2025-9{n:04d}"
+        agencies = [{"name": a} for a in row["agencies"].split(";")]
+        doc = fr_document(
+            number,
+            row["title"],
+            row["publication_date"],
+            type=row["type"],
+            agencies=agencies,
+            abstract=row["abstract"] or None,
+        )
+        out.append((row["expected"], doc))
+    return out
+
+
+def test_replaying_2025_2026_alerts_every_trade_document_once_and_nothing_else(
+    workspace, fr, slack
+):
+    default = (ROOT / "sources.yaml").read_text(encoding="utf-8")
+    config = default.replace("https://www.federalregister.gov/api/v1", fr.url)
+    config = config.replace("sources:\n", HTTP_FOR_TESTS + "sources:\n", 1)
+    workspace.write_config(config)
+    workspace.use_slack(slack)
+
+    # the day before: something unrelated on the books, so the baseline has a date to anchor
+    fr.add(
+        fr_document(
+            "2024-31000",
+            "Fisheries of the Exclusive Economic Zone Off Alaska",
+            "2024-12-31",
+            type="Rule",
+            agencies=[{"name": "Commerce Department"}],
+        )
+    )
+    assert workspace.cli("run").exit_code == 0
+
+    by_day: dict[str, list[tuple[str, dict]]] = defaultdict(list)
+    for expected, doc in corpus_documents():
+        by_day[doc["publication_date"]].append((expected, doc))
+    for day in sorted(by_day):
+        fr.add(*(doc for _, doc in by_day[day]))
+        result = workspace.cli("run")
+        assert result.exit_code == 0, result.stderr
+
+    posted = [json.dumps(m) for m in slack.messages[1:]]  # after the baseline line
+    expected_alerts = [doc for e, day in by_day.items() for exp, doc in day if exp == "alert"]
+    expected_quiet = [doc for e, day in by_day.items() for exp, doc in day if exp == "quiet"]
+    assert len(expected_alerts) > 50 and len(expected_quiet) > 15
+    for doc in expected_alerts:
+        hits = [p for p in posted if doc["document_number"] in p]
+        assert len(hits) == 1, (doc["title"], len(hits))
+    for doc in expected_quiet:
+        assert not [p for p in posted if doc["document_number"] in p], doc["title"]
+    assert len(posted) == len(expected_alerts)
