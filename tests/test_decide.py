@@ -44,15 +44,7 @@ def snap(*items: Item, complete: bool = False) -> Snapshot:
 
 
 def run(snapshot: Snapshot, previous: dict[str, StoredItem], baseline: bool = False):
-    return decide(
-        SOURCE,
-        snapshot,
-        previous,
-        baseline=baseline,
-        volatile=KIND.volatile,
-        silent=KIND.silent,
-        noun=KIND.noun,
-    )
+    return decide(SOURCE, KIND, snapshot, previous, baseline=baseline)
 
 
 RELEVANT = doc("2025-1", "Adjusting Imports of Copper Into the United States")
@@ -110,7 +102,7 @@ def test_a_correction_inherits_relevance_from_the_document_it_corrects():
     decision = run(snap(correction), {"2025-1": stored(RELEVANT)})
     (alert,) = decision.alerts
     assert alert.event is AlertEvent.CORRECTION
-    assert alert.thread_key == "2025-1"
+    assert alert.thread_key == "fr:2025-1"
     assert alert.note == f"corrects 2025-1: {RELEVANT.title}"
 
 
@@ -124,7 +116,7 @@ def test_a_changed_relevant_item_alerts_with_its_changes_in_its_thread():
     (alert,) = run(snap(changed), {"2025-1": stored(RELEVANT)}).alerts
     assert alert.event is AlertEvent.CHANGED
     assert alert.changes == (FieldChange("effective_on", None, "2025-08-01"),)
-    assert alert.thread_key == "2025-1"
+    assert alert.thread_key == "fr:2025-1"
 
 
 def test_an_item_that_becomes_relevant_is_news_not_an_update():

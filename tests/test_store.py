@@ -27,7 +27,7 @@ ALERT = Alert(
     channel="#trade",
     title=ITEM.title,
     item_key=ITEM.key,
-    thread_key=ITEM.key,
+    thread_key=f"fr:{ITEM.key}",
 )
 
 
@@ -39,7 +39,7 @@ def test_migrations_run_once_and_are_safe_to_rerun(tmp_path):
     Store.open(tmp_path).close()
     store = Store.open(tmp_path)
     applied = [m.name for m in migrations.applied(store.db)]
-    assert applied == ["m001_initial"]
+    assert applied == ["m001_initial", "m002_flapping", "m003_thread_index"]
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     store.close()
 
@@ -94,8 +94,8 @@ def test_sent_alerts_keep_their_slack_ts_for_threads(tmp_path):
     )
     store.mark_sent(alert_id, now=NOW, slack_channel="C1", ts="1.000100", thread_ts=None)
     assert store.pending() == []
-    assert store.thread_root("fr", ITEM.key, "#trade") == ("C1", "1.000100")
-    assert store.thread_root("fr", ITEM.key, "#elsewhere") is None
+    assert store.thread_root(f"fr:{ITEM.key}", "#trade") == ("C1", "1.000100")
+    assert store.thread_root(f"fr:{ITEM.key}", "#elsewhere") is None
 
 
 def test_failures_count_up_and_success_resets(tmp_path):

@@ -67,6 +67,7 @@ class SourceConfig:
     options: BaseModel
     every: timedelta | None = None
     enabled: bool = True
+    label: str | None = None  # a human name for messages ("USGS critical minerals list")
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class SourceModel(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
     kind: str
     url: str
+    label: str | None = Field(default=None, min_length=1, max_length=120)
     every: str | None = None
     channel: str | None = None
     enabled: bool = True
@@ -325,6 +327,7 @@ def _build_source(
             options=options,
             every=parse_duration(common.every) if common.every else None,
             enabled=common.enabled,
+            label=common.label,
         ),
         problems,
     )

@@ -4,17 +4,25 @@ The rules, in one place:
 - The first successful check of a source is a baseline: everything is recorded, and one line
   says so; no item is announced.
 - A new item is announced when it is relevant, or when it corrects or republishes an item the
-  team was told about (a Federal Register `C1-`/`R1-` document).
+  team was told about (a Federal Register `C1-`/`R1-` document), or when it is the published
+  form of a document the team was told about on public inspection.
 - A changed item is announced when it is relevant now or was before, and something other than
   its silent fields changed (a document's `corrections` list grows when the correction
-  itself is published, which is announced on its own).
-- An item that left a complete source (a list entry) is announced when it was relevant.
+  itself is published, which is announced on its own). A change back to an earlier state is
+  flapping: the first one holds the item back, and its changes are recorded, not announced,
+  until it reaches a state never seen before.
+- An item that left a complete source (a list entry) is announced when it was relevant. A
+  document that left public inspection is published (quiet: the published document says so)
+  or, once the Federal Register has moved past its publication date without it, withdrawn.
+- A list (a page's entries) says all of one check's changes
+  in one message: "added: boron, copper; removed: none".
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from watcher.config import SourceConfig
 from watcher.diff import diff_snapshot
@@ -22,12 +30,36 @@ from watcher.match import Relevance, judge
 from watcher.models import (
     Alert,
     AlertEvent,
+    Change,
     ChangeKind,
     FieldChange,
     Item,
     Snapshot,
     StoredItem,
 )
+from watcher.sources.base import Role, SourceKind
+
+HISTORY = 5  # earlier fingerprints remembered per item, to recognise a change back
+
+
+@dataclass(frozen=True)
+class Related:
+    """What another source of the same family knows under the same key."""
+
+    source: str
+    role: Role | None
+    relevant: bool
+    present: bool
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts from outside this source that decisions need, gathered by the runner."""
+
+    related: Mapping[str, tuple[Related, ...]] = field(default_factory=dict)
+    family_newest: str | None = None  # newest publication date a published-FR sibling has seen
+    today: str | None = None  # ISO date, for a family with no published sibling
 
 
 @dataclass(frozen=True)
@@ -37,6 +69,8 @@ class ItemWrite:
     item: Item
     relevant: bool
     changed: bool  # new or content changed (as opposed to merely seen again)
+    history: tuple[str, ...] = ()
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,160 +83,284 @@ class Decision:
     new: int = 0
     changed: int = 0
     relevant: int = 0  # relevant items in the snapshot
+    held: int = 0  # changes recorded but not announced because the item flaps
+
+
+def thread_key(kind: SourceKind, source: str, key: str) -> str:
+    """The Slack thread an item's story lives in; shared by the sources of a family."""
+    return f"fr:{key}" if kind.family == "federal_register" else f"{source}:{key}"
 
 
 def decide(
     source: SourceConfig,
+    kind: SourceKind,
     snapshot: Snapshot,
     previous: Mapping[str, StoredItem],
     *,
     baseline: bool,
-    volatile: Collection[str] = (),
-    silent: Collection[str] = (),
-    noun: str = "items",
+    context: Context | None = None,
 ) -> Decision:
     """Judge, diff and turn the changes of one check into writes and alerts."""
-    verdicts = {item.key: judge(item, source.rules) for item in snapshot.items}
-    for item in snapshot.items:
-        target = previous.get(item.corrects) if item.corrects else None
-        if target is not None and target.relevant and not verdicts[item.key].relevant:
-            verdicts[item.key] = Relevance(True, (f"corrects {target.key}",))
+    return _Decider(source, kind, previous, context or Context()).run(snapshot, baseline)
 
-    changes = diff_snapshot(snapshot, previous, volatile)
-    changed_keys = {c.key for c in changes}
-    alerts: list[Alert] = []
-    new = changed = 0
-    for change in changes:
-        if change.kind is ChangeKind.NEW:
-            new += 1
-        elif change.kind is ChangeKind.CHANGED:
-            changed += 1
+
+class _Decider:
+    def __init__(
+        self,
+        source: SourceConfig,
+        kind: SourceKind,
+        previous: Mapping[str, StoredItem],
+        context: Context,
+    ):
+        self.source = source
+        self.kind = kind
+        self.previous = previous
+        self.context = context
+        self.listing = False
+
+    # -- the whole check ------------------------------------------------------------------
+
+    def run(self, snapshot: Snapshot, baseline: bool) -> Decision:
+        self.listing = snapshot.listing
+        verdicts = {item.key: self._verdict(item) for item in snapshot.items}
+        changes = diff_snapshot(snapshot, self.previous, self.kind.volatile)
+        by_key = {c.key: c for c in changes}
+        alerts: list[Alert] = []
+        removed: list[str] = []
+        held_keys: set[str] = set()
+        list_changes: list[tuple[Change, Relevance | None]] = []
+
+        for change in changes:
+            if change.kind is ChangeKind.REMOVED:
+                gone, alert = self._departure(change)
+                if gone:
+                    removed.append(change.key)
+                if alert and not baseline:
+                    alerts.append(alert)
+                if gone and self.listing and change.previous and change.previous.relevant:
+                    list_changes.append((change, None))
+                continue
+            assert change.item is not None
+            verdict = verdicts[change.key]
+            if change.kind is ChangeKind.CHANGED and self._flaps(change):
+                held_keys.add(change.key)
+                continue
+            if baseline:
+                continue
+            if self.listing:
+                if verdict.relevant or (change.previous and change.previous.relevant):
+                    list_changes.append((change, verdict))
+                continue
+            alert = self._announce(change, verdict)
+            if alert is not None:
+                alerts.append(alert)
+
+        if list_changes and not baseline:
+            alerts.append(self._list_alert(list_changes))
+
+        writes = tuple(self._write(item, verdicts[item.key], by_key.get(item.key), held_keys)
+                       for item in snapshot.items)
+        relevant = sum(1 for v in verdicts.values() if v.relevant)
         if baseline:
-            continue
-        alert = _alert_for(
-            source,
-            change.kind,
-            change.item,
-            change.previous,
-            change.fields,
-            verdicts,
-            previous,
-            silent,
+            alerts.append(self._baseline_alert(len(snapshot.items), relevant))
+        return Decision(
+            writes=writes,
+            removed=tuple(removed),
+            alerts=tuple(alerts),
+            new=sum(1 for c in changes if c.kind is ChangeKind.NEW),
+            changed=sum(1 for c in changes if c.kind is ChangeKind.CHANGED),
+            relevant=relevant,
+            held=len(held_keys),
         )
-        if alert is not None:
-            alerts.append(alert)
 
-    writes = tuple(
-        ItemWrite(item, verdicts[item.key].relevant, item.key in changed_keys)
-        for item in snapshot.items
-    )
-    removed = tuple(c.key for c in changes if c.kind is ChangeKind.REMOVED)
-    relevant = sum(1 for v in verdicts.values() if v.relevant)
-    if baseline:
-        alerts.append(
-            Alert(
-                source=source.name,
-                source_kind=source.kind,
-                event=AlertEvent.BASELINE,
-                channel=source.channel,
-                title=f"Now watching {source.name}",
-                note=f"{len(snapshot.items)} {noun} recorded, {relevant} of them match "
-                "this source's rules; from now on each new or changed one is announced.",
-                url=source.url,
-            )
-        )
-    return Decision(writes, removed, tuple(alerts), new=new, changed=changed, relevant=relevant)
+    # -- relevance ------------------------------------------------------------------------
 
+    def _verdict(self, item: Item) -> Relevance:
+        verdict = judge(item, self.source.rules)
+        if verdict.relevant:
+            return verdict
+        target = self.previous.get(item.corrects) if item.corrects else None
+        if target is not None and target.relevant:
+            return Relevance(True, (f"corrects {target.key}",))
+        for other in self.context.related.get(item.key, ()):
+            if other.relevant:
+                return Relevance(True, (f"announced by {other.source}",))
+        return verdict
 
-def _alert_for(
-    source: SourceConfig,
-    kind: ChangeKind,
-    item: Item | None,
-    before: StoredItem | None,
-    fields: tuple[FieldChange, ...],
-    verdicts: Mapping[str, Relevance],
-    previous: Mapping[str, StoredItem],
-    silent: Collection[str],
-) -> Alert | None:
-    if kind is ChangeKind.REMOVED:
-        if before is None or not before.relevant:
+    def _related(self, key: str, role: Role) -> Related | None:
+        for other in self.context.related.get(key, ()):
+            if other.role is role:
+                return other
+        return None
+
+    # -- one change -----------------------------------------------------------------------
+
+    def _announce(self, change: Change, verdict: Relevance) -> Alert | None:
+        item = change.item
+        assert item is not None
+        before = change.previous
+        if change.kind is ChangeKind.NEW:
+            if not verdict.relevant:
+                return None
+            return self._new_item_alert(item, verdict)
+        assert before is not None
+        shown = tuple(f for f in change.fields if f.field not in self.kind.silent)
+        if not shown or not (verdict.relevant or before.relevant):
             return None
+        if verdict.relevant and not before.relevant:
+            # Never announced before; after this change it matches: it is news, not an update.
+            return self._alert(AlertEvent.NEW, item, verdict,
+                               note="updated since it was first seen, and now matches this "
+                               "source's rules")
+        return self._alert(AlertEvent.CHANGED, item, verdict, changes=shown)
+
+    def _new_item_alert(self, item: Item, verdict: Relevance) -> Alert | None:
+        role = self.kind.role
+        if role is Role.INSPECTION:
+            if self._related(item.key, Role.PUBLISHED) is not None:
+                return None  # already published and announced as such
+            return self._alert(AlertEvent.FILED, item, verdict)
+        if role is Role.PUBLISHED:
+            filed = self._related(item.key, Role.INSPECTION)
+            if filed is not None and filed.relevant:
+                return self._alert(AlertEvent.PUBLISHED, item, verdict)
+        if item.corrects:
+            target = self.previous.get(item.corrects)
+            original = f": {target.title}" if target else ""
+            return self._alert(
+                AlertEvent.CORRECTION, item, verdict,
+                note=f"corrects {item.corrects}{original}",
+                thread=thread_key(self.kind, self.source.name, item.corrects),
+            )
+        return self._alert(AlertEvent.NEW, item, verdict)
+
+    def _departure(self, change: Change) -> tuple[bool, Alert | None]:
+        """Whether an item that left a complete source is gone, and what to say about it."""
+        before = change.previous
+        assert before is not None
+        if self.kind.role is not Role.INSPECTION:
+            if not before.relevant or self.listing:
+                return True, None
+            return True, self._stored_alert(AlertEvent.REMOVED, before)
+        if not before.relevant:
+            return True, None
+        if self._related(before.key, Role.PUBLISHED) is not None:
+            return True, None  # published: the published document carries the story on
+        scheduled = str(before.record.get("publication_date") or "")
+        newest = self.context.family_newest
+        if newest is not None:
+            withdrawn = bool(scheduled) and newest > scheduled
+        else:
+            withdrawn = bool(scheduled) and (self.context.today or "") > scheduled
+        if not withdrawn:
+            return False, None  # not published yet, not overdue: look again next check
+        return True, self._stored_alert(
+            AlertEvent.WITHDRAWN, before,
+            note=f"left public inspection without being published (it was to publish on "
+            f"{scheduled})",
+        )
+
+    def _flaps(self, change: Change) -> bool:
+        """A change back to a state seen in the last few checks: flapping, hold it back."""
+        before = change.previous
+        item = change.item
+        assert before is not None and item is not None
+        return item.fingerprint in before.history
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _write(
+        self, item: Item, verdict: Relevance, change: Change | None, held_keys: set[str]
+    ) -> ItemWrite:
+        before = self.previous.get(item.key)
+        if before is None:
+            return ItemWrite(item, verdict.relevant, True)
+        if change is None or change.kind is not ChangeKind.CHANGED:
+            return ItemWrite(item, verdict.relevant, False, before.history, before.held)
+        history = (before.fingerprint, *before.history)[:HISTORY]
+        return ItemWrite(item, verdict.relevant, True, history, item.key in held_keys)
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    def _alert(
+        self,
+        event: AlertEvent,
+        item: Item,
+        verdict: Relevance,
+        *,
+        note: str = "",
+        changes: tuple[FieldChange, ...] = (),
+        thread: str | None = None,
+    ) -> Alert:
         return Alert(
-            source=source.name,
-            source_kind=source.kind,
-            event=AlertEvent.REMOVED,
-            channel=source.channel,
+            source=self.source.name,
+            source_kind=self.source.kind,
+            event=event,
+            channel=self.source.channel,
+            title=item.title,
+            item_key=item.key,
+            url=item.url,
+            record=item.record,
+            changes=changes,
+            matched=verdict.matched,
+            note=note,
+            thread_key=thread or thread_key(self.kind, self.source.name, item.key),
+            label=self.source.label,
+        )
+
+    def _stored_alert(self, event: AlertEvent, before: StoredItem, note: str = "") -> Alert:
+        return Alert(
+            source=self.source.name,
+            source_kind=self.source.kind,
+            event=event,
+            channel=self.source.channel,
             title=before.title,
             item_key=before.key,
             url=before.url,
             record=before.record,
-            thread_key=before.key,
+            note=note,
+            thread_key=thread_key(self.kind, self.source.name, before.key),
+            label=self.source.label,
         )
-    assert item is not None
-    verdict = verdicts[item.key]
-    if kind is ChangeKind.NEW:
-        target = previous.get(item.corrects) if item.corrects else None
-        if not verdict.relevant:
-            return None
-        if item.corrects:
-            original = target.title if target else None
-            return Alert(
-                source=source.name,
-                source_kind=source.kind,
-                event=AlertEvent.CORRECTION,
-                channel=source.channel,
-                title=item.title,
-                item_key=item.key,
-                url=item.url,
-                record=item.record,
-                matched=verdict.matched,
-                note=f"corrects {item.corrects}" + (f": {original}" if original else ""),
-                thread_key=item.corrects,
-            )
+
+    def _list_alert(self, changes: list[tuple[Change, Relevance | None]]) -> Alert:
+        added: list[dict[str, Any]] = []
+        removed: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        matched: list[str] = []
+        for change, verdict in changes:
+            if verdict is not None:
+                matched += [m for m in verdict.matched if m not in matched]
+            if change.kind is ChangeKind.NEW and change.item is not None:
+                added.append({"text": change.item.title, "url": change.item.url})
+            elif change.kind is ChangeKind.REMOVED and change.previous is not None:
+                removed.append({"text": change.previous.title, "url": change.previous.url})
+            elif change.item is not None and change.previous is not None:
+                changed.append({"before": change.previous.title, "text": change.item.title,
+                                "url": change.item.url})
         return Alert(
-            source=source.name,
-            source_kind=source.kind,
-            event=AlertEvent.NEW,
-            channel=source.channel,
-            title=item.title,
-            item_key=item.key,
-            url=item.url,
-            record=item.record,
-            matched=verdict.matched,
-            thread_key=item.key,
+            source=self.source.name,
+            source_kind=self.source.kind,
+            event=AlertEvent.LIST_CHANGED,
+            channel=self.source.channel,
+            title=self.source.label or self.source.name,
+            url=self.source.url,
+            record={"added": added, "removed": removed, "changed": changed},
+            matched=tuple(matched),
+            thread_key=f"{self.source.name}:list",
+            label=self.source.label,
         )
-    # CHANGED
-    assert before is not None
-    shown = tuple(f for f in fields if f.field not in silent)
-    if not shown:
-        return None
-    if not (verdict.relevant or before.relevant):
-        return None
-    if verdict.relevant and not before.relevant:
-        # Never announced before; after this change it matches: it is news, not an update.
+
+    def _baseline_alert(self, count: int, relevant: int) -> Alert:
+        noun = self.kind.noun[0] if count == 1 else self.kind.noun[1]
         return Alert(
-            source=source.name,
-            source_kind=source.kind,
-            event=AlertEvent.NEW,
-            channel=source.channel,
-            title=item.title,
-            item_key=item.key,
-            url=item.url,
-            record=item.record,
-            matched=verdict.matched,
-            note="updated since it was first seen, and now matches this source's rules",
-            thread_key=item.key,
+            source=self.source.name,
+            source_kind=self.source.kind,
+            event=AlertEvent.BASELINE,
+            channel=self.source.channel,
+            title=f"Now watching {self.source.label or self.source.name}",
+            note=f"{count} {noun} recorded, {relevant} of them match this source's rules; "
+            "from now on each new or changed one is announced.",
+            url=self.source.url,
+            label=self.source.label,
         )
-    return Alert(
-        source=source.name,
-        source_kind=source.kind,
-        event=AlertEvent.CHANGED,
-        channel=source.channel,
-        title=item.title,
-        item_key=item.key,
-        url=item.url,
-        record=item.record,
-        changes=shown,
-        matched=verdict.matched,
-        thread_key=item.key,
-    )

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol, TextIO
 
 from watcher.errors import DeliveryError
-from watcher.models import Alert
+from watcher.models import Alert, AlertEvent
 from watcher.render import SlackMessage, render_slack, render_text
 from watcher.store import Store
 
@@ -48,6 +48,10 @@ PERMANENT_ERRORS = frozenset(
         "team_access_not_granted",
     }
 )
+
+
+# Thread replies important enough to show in the channel too.
+BROADCAST = frozenset({AlertEvent.PUBLISHED, AlertEvent.WITHDRAWN, AlertEvent.CORRECTION})
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class SlackPoster:
                 text=message.text,
                 blocks=[dict(b) for b in message.blocks],
                 thread_ts=thread[1] if thread else None,
+                reply_broadcast=True if thread and alert.event in BROADCAST else None,
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -174,7 +179,7 @@ def drain(store: Store, poster: Poster, *, now: Callable[[], datetime]) -> Deliv
         alert = entry.alert
         thread = None
         if alert.thread_key and poster.name == "slack":
-            thread = store.thread_root(alert.source, alert.thread_key, alert.channel)
+            thread = store.thread_root(alert.thread_key, alert.channel)
         try:
             posted = poster.post(alert, thread=thread)
         except DeliveryError as exc:

@@ -48,6 +48,7 @@ class Snapshot:
     cursor: Mapping[str, Any] = field(default_factory=dict)
     validators: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     unchanged: bool = False  # the server answered 304 Not Modified: nothing to diff
+    listing: bool = False  # entries of one list: announce a check's changes as one update
     requests: int = 0
     bytes_received: int = 0
     notes: tuple[str, ...] = ()
@@ -65,6 +66,9 @@ class StoredItem:
     url: str | None
     first_seen: str
     last_seen: str
+    history: tuple[str, ...] = ()  # earlier fingerprints, newest first (to spot flapping)
+    held: bool = False  # flapping: changes are recorded but no longer announced
+    removed: bool = False  # gone from a complete source
 
 
 class ChangeKind(StrEnum):
@@ -98,6 +102,10 @@ class AlertEvent(StrEnum):
     CHANGED = "changed"  # a relevant item changed
     REMOVED = "removed"  # a relevant item left a complete source
     CORRECTION = "correction"  # a correction or republication of a known item was published
+    FILED = "filed"  # a relevant document went on public inspection
+    PUBLISHED = "published"  # a document announced on public inspection is now published
+    WITHDRAWN = "withdrawn"  # a document left public inspection without being published
+    LIST_CHANGED = "list_changed"  # entries were added to or removed from a watched list
     BASELINE = "baseline"  # the first check of a source: one line, no items
 
 
@@ -116,7 +124,8 @@ class Alert:
     changes: tuple[FieldChange, ...] = ()
     matched: tuple[str, ...] = ()
     note: str = ""
-    thread_key: str | None = None  # the item whose Slack thread this belongs in
+    thread_key: str | None = None  # the story (Slack thread) this belongs to
+    label: str | None = None  # the source's human name, when it has one
 
     def to_json(self) -> str:
         return json.dumps(
@@ -133,6 +142,7 @@ class Alert:
                 "matched": list(self.matched),
                 "note": self.note,
                 "thread_key": self.thread_key,
+                "label": self.label,
             },
             sort_keys=True,
         )
@@ -153,6 +163,7 @@ class Alert:
             matched=tuple(data.get("matched") or ()),
             note=data.get("note") or "",
             thread_key=data.get("thread_key"),
+            label=data.get("label"),
         )
 
 

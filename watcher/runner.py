@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from watcher.config import Config, SourceConfig
-from watcher.decide import Decision, decide
+from watcher.decide import Context, Decision, Related, decide
 from watcher.deliver import DeliveryReport, Poster, drain
 from watcher.errors import SourceError
 from watcher.http import Fetcher
 from watcher.lock import RunLock
-from watcher.models import Alert, Snapshot, SourceMemory
+from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
 from watcher.schedule import is_due
 from watcher.sources import REGISTRY
+from watcher.sources.base import Role
 from watcher.store import Store, parse_iso
 
 log = logging.getLogger(__name__)
@@ -137,32 +138,27 @@ def _check_all(
     reports: list[SourceReport] = []
     alerts: list[Alert] = []
     if sources:
-        with (
-            Fetcher(config.http) as fetcher,
-            ThreadPoolExecutor(
-                max_workers=min(config.http.concurrency, len(sources)),
-                thread_name_prefix="check",
-            ) as pool,
-        ):
-            memories = {s.name: store.memory(s.name) for s in sources}
-            futures: dict[Future[tuple[Snapshot, float]], SourceConfig] = {
-                pool.submit(_fetch, fetcher, source, memories[source.name]): source
+        memories = {s.name: store.memory(s.name) for s in sources}
+        with Fetcher(config.http) as fetcher, ThreadPoolExecutor(
+            max_workers=min(config.http.concurrency, len(sources)),
+            thread_name_prefix="check",
+        ) as pool:
+            futures = [
+                (source, pool.submit(_fetch, fetcher, source, memories[source.name]))
                 for source in sources
-            }
-            for future in as_completed(futures):
-                source = futures[future]
-                report, decided = _settle(
-                    future,
-                    source,
-                    memories[source.name],
-                    store,
-                    dry_run=dry_run,
-                    now=now(),
-                    run_id=run_id,
-                )
-                reports.append(report)
-                alerts += decided
-                _log_source(report)
+            ]
+            wait([f for _, f in futures])
+        # Fetching ran concurrently; deciding runs in a fixed order, published Federal
+        # Register sources first, so a document filed for public inspection that published
+        # in the same run is known as published when its departure is judged.
+        for source, future in sorted(futures, key=lambda sf: _settle_order(sf[0])):
+            report, decided = _settle(
+                future, source, memories[source.name], store, config,
+                dry_run=dry_run, now=now(), run_id=run_id,
+            )
+            reports.append(report)
+            alerts += decided
+            _log_source(report)
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.name])
 
@@ -194,11 +190,16 @@ def _fetch(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> tupl
     return snapshot, time.monotonic() - started
 
 
+def _settle_order(source: SourceConfig) -> int:
+    return 0 if REGISTRY[source.kind].role is Role.PUBLISHED else 1
+
+
 def _settle(
     future: Future[tuple[Snapshot, float]],
     source: SourceConfig,
     memory: SourceMemory,
     store: Store,
+    config: Config,
     *,
     dry_run: bool,
     now: datetime,
@@ -225,15 +226,8 @@ def _settle(
                 i.corrects for i in snapshot.items if i.corrects
             }
         previous = store.load_items(source.name, keys)
-        decision = decide(
-            source,
-            snapshot,
-            previous,
-            baseline=baseline,
-            volatile=kind.volatile,
-            silent=kind.silent,
-            noun=kind.noun,
-        )
+        context = _context(source, snapshot, previous, store, config, now)
+        decision = decide(source, kind, snapshot, previous, baseline=baseline, context=context)
     if not dry_run:
         store.record_check(
             source=source.name,
@@ -257,6 +251,41 @@ def _settle(
         notes=snapshot.notes,
     )
     return report, list(decision.alerts)
+
+
+def _context(
+    source: SourceConfig,
+    snapshot: Snapshot,
+    previous: Mapping[str, StoredItem],
+    store: Store,
+    config: Config,
+    now: datetime,
+) -> Context:
+    """What the other sources of this source's family know about the keys in play."""
+    kind = REGISTRY[source.kind]
+    if kind.family is None:
+        return Context(today=now.date().isoformat())
+    keys = {i.key for i in snapshot.items} | set(previous)
+    related: dict[str, list[Related]] = {}
+    newest: str | None = None
+    for other in config.sources:
+        other_kind = REGISTRY[other.kind]
+        if other.name == source.name or other_kind.family != kind.family:
+            continue
+        if other_kind.role is Role.PUBLISHED:
+            seen = store.memory(other.name).cursor.get("newest_publication_date")
+            if seen and (newest is None or seen > newest):
+                newest = str(seen)
+        for key, item in store.load_items(other.name, keys, include_removed=True).items():
+            related.setdefault(key, []).append(
+                Related(other.name, other_kind.role, item.relevant, not item.removed,
+                        item.record)
+            )
+    return Context(
+        related={k: tuple(v) for k, v in related.items()},
+        family_newest=newest,
+        today=now.date().isoformat(),
+    )
 
 
 def _failed(

@@ -108,6 +108,18 @@ def m001_initial(db: Database) -> None:
     db.table("alerts").create_index(["source", "thread_key"])
 
 
+@migrations()
+def m002_flapping(db: Database) -> None:
+    items = db.table("items")
+    items.add_column("history", str)  # JSON: earlier fingerprints, newest first
+    items.add_column("held", int, not_null_default=0)
+
+
+@migrations()
+def m003_thread_index(db: Database) -> None:
+    db.table("alerts").create_index(["thread_key", "channel"], if_not_exists=True)
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
     """An alert waiting in (or taken from) the outbox."""
@@ -227,12 +239,17 @@ class Store:
 
     # -- items ----------------------------------------------------------------------------
 
-    def load_items(self, source: str, keys: Iterable[str] | None = None) -> dict[str, StoredItem]:
-        """Stored items of a source still present: all of them, or those with these keys."""
+    def load_items(
+        self,
+        source: str,
+        keys: Iterable[str] | None = None,
+        *,
+        include_removed: bool = False,
+    ) -> dict[str, StoredItem]:
+        """A source's stored items still present (or gone too): all, or those with these keys."""
+        present = "" if include_removed else " and removed_at is null"
         if keys is None:
-            rows = self._query(
-                "select * from items where source = ? and removed_at is null", [source]
-            )
+            rows = self._query(f"select * from items where source = ?{present}", [source])
             return {row["key"]: _stored(row) for row in rows}
         wanted = sorted(set(keys))
         out: dict[str, StoredItem] = {}
@@ -240,7 +257,7 @@ class Store:
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._query(
-                f"select * from items where source = ? and removed_at is null and key in ({marks})",
+                f"select * from items where source = ?{present} and key in ({marks})",
                 [source, *chunk],
             )
             out.update((row["key"], _stored(row)) for row in rows)
@@ -268,6 +285,10 @@ class Store:
                     values = {
                         "fingerprint": item.fingerprint,
                         "relevant": int(write.relevant),
+                        "history": json.dumps(list(write.history)),
+                        "held": int(write.held),
+                        "history": json.dumps(list(write.history)),
+                        "held": int(write.held),
                         "title": item.title,
                         "url": item.url,
                         "published": item.published,
@@ -408,14 +429,14 @@ class Store:
                 [iso(now), error, "failed" if permanent else "pending", alert_id],
             )
 
-    def thread_root(self, source: str, thread_key: str, channel: str) -> tuple[str, str] | None:
-        """(Slack channel ID, ts) of the first message posted about an item in a channel."""
+    def thread_root(self, thread_key: str, channel: str) -> tuple[str, str] | None:
+        """(Slack channel ID, ts) of the first top-level message of a story in a channel."""
         rows = list(
             self._query(
-                "select slack_channel, slack_ts from alerts where source = ? and "
-                "(thread_key = ? or item_key = ?) and channel = ? and status = 'sent' and "
-                "slack_ts is not null and thread_ts is null order by id limit 1",
-                [source, thread_key, thread_key, channel],
+                "select slack_channel, slack_ts from alerts where thread_key = ? and "
+                "channel = ? and status = 'sent' and slack_ts is not null and thread_ts is null "
+                "order by id limit 1",
+                [thread_key, channel],
             )
         )
         if not rows:
@@ -500,6 +521,9 @@ def _stored(row: Mapping[str, Any]) -> StoredItem:
         url=row["url"],
         first_seen=row["first_seen_at"],
         last_seen=row["last_seen_at"],
+        history=tuple(json.loads(row["history"] or "[]")),
+        held=bool(row["held"]),
+        removed=row["removed_at"] is not None,
     )
 
 

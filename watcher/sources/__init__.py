@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from watcher.sources import federal_register
+from watcher.sources import feed, federal_register, page, public_inspection
 from watcher.sources.base import SourceKind
 
 REGISTRY: Mapping[str, SourceKind] = {
-    federal_register.KIND.name: federal_register.KIND,
+    kind.name: kind
+    for kind in (federal_register.KIND, public_inspection.KIND, feed.KIND, page.KIND)
 }
 
 __all__ = ["REGISTRY", "SourceKind"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,6 +13,13 @@ from watcher.http import Fetcher
 from watcher.models import Snapshot, SourceMemory
 
 CheckFunction = Callable[[Fetcher, SourceConfig, SourceMemory], Snapshot]
+
+
+class Role(StrEnum):
+    """What an item of a family means: a published document, or one filed ahead of it."""
+
+    PUBLISHED = "published"
+    INSPECTION = "inspection"
 
 
 class KindOptions(BaseModel):
@@ -36,4 +44,8 @@ class SourceKind:
     check: CheckFunction
     volatile: Collection[str] = ()
     silent: Collection[str] = ()
-    noun: str = "items"  # "documents", "entries": for "now watching X: 143 documents recorded"
+    noun: tuple[str, str] = ("item", "items")  # for "now watching X: 143 documents recorded"
+    # Sources of one family share item keys (Federal Register document numbers), so a
+    # document filed for public inspection and later published is one story in one thread.
+    family: str | None = None
+    role: Role | None = None

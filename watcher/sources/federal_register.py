@@ -27,7 +27,7 @@ from watcher.fingerprint import fingerprint, strip_cache_buster
 from watcher.http import Expect, Fetcher
 from watcher.match import normalise_text, normalise_type
 from watcher.models import Item, Snapshot, SourceMemory
-from watcher.sources.base import KindOptions, SourceKind
+from watcher.sources.base import KindOptions, Role, SourceKind
 
 API_RESULT_WINDOW = 10_000  # the API serves no result past the 10,000th of a query
 
@@ -436,5 +436,7 @@ KIND = SourceKind(
     check=check,
     volatile=VOLATILE,
     silent=frozenset({"corrections"}),
-    noun="documents",
+    noun=("document", "documents"),
+    family="federal_register",
+    role=Role.PUBLISHED,
 )

@@ -1,0 +1,191 @@
+"""`page`: part of an HTML page, watched as text lines or as a list of entries.
+
+`selector` (a CSS selector, or a list tried in order) picks the part to watch. Scripts,
+styles, navigation and "last updated" stamps are dropped, and `ignore` patterns remove
+whatever else changes by itself. With `item_selector`, each match inside the part is an entry
+(its text, and its link when it has one), and a change reads as a set difference:
+"added: boron, copper; removed: none". A selector that matches nothing is an error, never
+"everything was removed".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from watcher.config import SourceConfig
+from watcher.errors import SourceError
+from watcher.fingerprint import fingerprint
+from watcher.http import Expect, Fetcher, Validators
+from watcher.match import normalise_text
+from watcher.models import Item, SourceMemory, Snapshot
+from watcher.sources.base import KindOptions, SourceKind
+from watcher.text import INVISIBLE
+from watcher.urls import normalise_link
+
+# Lines that change by themselves on government pages.
+VOLATILE_LINES = (
+    re.compile(r"^(page |this page was |content |site )?last (updated|modified|reviewed)\b.*$",
+               re.IGNORECASE),
+    re.compile(r"^(page )?(generated|rendered) (at|on)\b.*$", re.IGNORECASE),
+)
+# Site chrome, not content.
+CHROME = ("nav", "[role=navigation]", "body > header", "body > footer", "[role=banner]",
+          "[role=contentinfo]", ".usa-banner", ".skip-link")
+MAX_LINES = 5000
+MAX_ENTRIES = 5000
+
+
+def _selectors(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_selector(selector: str) -> None:
+    import soupsieve
+
+    try:
+        soupsieve.compile(selector)
+    except Exception as exc:  # soupsieve raises several types for bad syntax
+        raise ValueError(f"not a valid CSS selector {selector!r}: {exc}") from None
+
+
+class PageOptions(KindOptions):
+    selector: str | list[str] = Field(
+        description="CSS selector of the part to watch, or a list tried in order"
+    )
+    item_selector: str | None = None
+    ignore: list[str] = Field(default_factory=list)
+
+    @field_validator("selector")
+    @classmethod
+    def _valid_selectors(cls, value: str | list[str]) -> str | list[str]:
+        if not _selectors(value):
+            raise ValueError("give at least one selector")
+        for selector in _selectors(value):
+            _check_selector(selector)
+        return value
+
+    @field_validator("item_selector")
+    @classmethod
+    def _valid_item_selector(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_selector(value)
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _valid_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression {pattern!r}: {exc}") from None
+        return value
+
+
+def clean_lines(text: str, ignore: list[re.Pattern[str]]) -> list[str]:
+    """Text as stable lines: whitespace collapsed, volatile and ignored text removed."""
+    lines = []
+    for raw in text.splitlines():
+        line = normalise_text(raw)
+        for pattern in ignore:
+            line = normalise_text(pattern.sub("", line))
+        if not line or any(p.match(line) for p in VOLATILE_LINES):
+            continue
+        lines.append(line)
+    return lines
+
+
+def _part(soup: Any, selectors: list[str]) -> Any:
+    for selector in selectors:
+        found = soup.select_one(selector)
+        if found is not None:
+            return found
+    shown = " or ".join(repr(s) for s in selectors)
+    raise SourceError(f"selector {shown} matched nothing")
+
+
+def parse_page(content: bytes, url: str, source: SourceConfig) -> tuple[list[Item], bool]:
+    """The items of a page: one per entry with item_selector, else one for the whole part.
+
+    Returns the items and whether they form a list (announced as one set difference).
+    """
+    from bs4 import BeautifulSoup
+
+    options = source.options
+    assert isinstance(options, PageOptions)
+    soup = BeautifulSoup(content, "html.parser")
+    for tag in soup(INVISIBLE):
+        tag.decompose()
+    for selector in CHROME:
+        for tag in soup.select(selector):
+            tag.decompose()
+    page_title = normalise_text(soup.title.get_text()) if soup.title else ""
+    selectors = _selectors(options.selector)
+    part = _part(soup, selectors)
+    ignore = [re.compile(p) for p in options.ignore]
+
+    if options.item_selector is None:
+        lines = clean_lines(part.get_text("\n"), ignore)[:MAX_LINES]
+        page_record: dict[str, Any] = {"title": page_title, "lines": lines}
+        item = Item(
+            key="page",
+            title=source.label or page_title or source.name,
+            record=page_record,
+            fingerprint=fingerprint(page_record, ("title",)),
+            url=url,
+            summary="\n".join(lines),
+        )
+        return [item], False
+
+    entries = part.select(options.item_selector)
+    if not entries:
+        raise SourceError(
+            f"item_selector {options.item_selector!r} matched nothing inside {selectors[0]!r}"
+        )
+    items: dict[str, Item] = {}
+    for entry in entries[:MAX_ENTRIES]:
+        text = " ".join(clean_lines(entry.get_text(" "), ignore))
+        if not text:
+            continue
+        anchor = entry if entry.name == "a" and entry.get("href") else entry.find("a", href=True)
+        link = normalise_link(str(anchor["href"]), url) if anchor is not None else None
+        key = link or f"text:{text.casefold()}"
+        record: dict[str, Any] = {"text": text, "url": link}
+        items.setdefault(
+            key,
+            Item(key=key, title=text, record=record, fingerprint=fingerprint(record), url=link),
+        )
+    if not items:
+        raise SourceError(f"item_selector {options.item_selector!r} matched only empty entries")
+    return list(items.values()), True
+
+
+def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
+    """Fetch the page; a 304 means nothing changed since the last check."""
+    before = fetcher.requests
+    validators = Validators.from_dict(memory.validators.get(source.url))
+    fetched = fetcher.get(source.url, expect=Expect.HTML, validators=validators)
+    if fetched.not_modified:
+        return Snapshot(items=(), complete=True, unchanged=True,
+                        validators={source.url: validators.as_dict()},
+                        requests=fetcher.requests - before)
+    items, listing = parse_page(fetched.content, fetched.url, source)
+    return Snapshot(
+        items=tuple(items),
+        complete=True,
+        listing=listing,
+        validators={source.url: fetched.validators.as_dict()},
+        requests=fetcher.requests - before,
+    )
+
+
+KIND = SourceKind(
+    name="page",
+    summary="part of an HTML page picked by a CSS selector, as text lines or a list of entries",
+    options=PageOptions,
+    check=check,
+    noun=("entry", "entries"),
+)

@@ -1,0 +1,48 @@
+"""Making links stable enough to key on: tracking parameters out, double escapes repaired."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+TRACKING = re.compile(
+    r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|wgt_ref|"
+    r"at_medium|at_campaign|cmpid|ref_src)$",
+    re.IGNORECASE,
+)
+_NUMERIC_CACHE_BUSTER = re.compile(r"^\d{6,}$")
+
+
+def unescape_fully(text: str) -> str:
+    """`&amp;amp;` -> `&`: some feeds escape their links twice."""
+    for _ in range(3):
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = unescaped
+    return text
+
+
+def normalise_link(link: str | None, base: str | None = None) -> str | None:
+    """An absolute http(s) link without tracking parameters, cache-busters or fragment."""
+    if not link or not link.strip():
+        return None
+    link = unescape_fully(link.strip())
+    if base:
+        link = urljoin(base, link)
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING.match(k) and not (_NUMERIC_CACHE_BUSTER.match(k) and not v)
+    ]
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), "")
+    )
+
+
+def looks_like_url(text: str) -> bool:
+    return text.strip().lower().startswith(("http://", "https://"))
