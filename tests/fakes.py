@@ -41,12 +41,16 @@ class FakeFederalRegister:
         self.server = server
         self.prefix = prefix
         self.documents: list[dict[str, Any]] = []
+        self.on_inspection: list[dict[str, Any]] = []  # the public inspection desk
         self.throttled = False
         self.status: int | None = None  # answer every request with this status instead
         self.page_size_limit: int | None = None  # page smaller than asked, like a proxy might
         self.requests: list[dict[str, list[str]]] = []
         self.lock = threading.Lock()
         server.expect_request(f"{prefix}/documents.json").respond_with_handler(self._documents)
+        server.expect_request(
+            f"{prefix}/public-inspection-documents/current.json"
+        ).respond_with_handler(self._inspection)
 
     @property
     def url(self) -> str:
@@ -99,6 +103,37 @@ class FakeFederalRegister:
             body["next_page_url"] = (
                 f"https://www.federalregister.gov/api/v1/documents.json?page={page + 1}"
             )
+        return Response(json.dumps(body), content_type="application/json; charset=utf-8")
+
+    def publish(self, number: str, **fields: Any) -> dict[str, Any]:
+        """Move a document from the inspection desk into the published documents."""
+        with self.lock:
+            filing = next(d for d in self.on_inspection if d["document_number"] == number)
+            self.on_inspection.remove(filing)
+        doc = {
+            "document_number": number,
+            "title": filing["title"],
+            "type": filing["type"],
+            "publication_date": filing["publication_date"],
+            "agencies": filing["agencies"],
+            "html_url": filing["html_url"],
+            **fields,
+        }
+        self.add(doc)
+        return doc
+
+    def _inspection(self, request: Request) -> Response:
+        if self.throttled:
+            return Response(THROTTLED_PAGE, status=200, content_type="text/html; charset=utf-8")
+        with self.lock:
+            docs = list(self.on_inspection)
+        body: dict[str, Any] = {
+            "count": len(docs),
+            "special_filings_updated_at": "2026-01-15T16:15:00.000-05:00",
+            "regular_filings_updated_at": "2026-01-15T08:45:00.000-05:00",
+        }
+        if docs:
+            body["results"] = docs
         return Response(json.dumps(body), content_type="application/json; charset=utf-8")
 
 

@@ -295,6 +295,7 @@ def status_table(rows: Sequence[Any]) -> list[str]:
         "FAILS",
         "ITEMS",
         "RELEVANT",
+        "HELD",
         "PENDING",
         "FAILED",
     )
@@ -309,6 +310,7 @@ def status_table(rows: Sequence[Any]) -> list[str]:
                 str(r.consecutive_failures),
                 str(r.items),
                 str(r.relevant_items),
+                str(r.held_items),
                 str(r.alerts_pending),
                 str(r.alerts_failed),
             )
@@ -321,6 +323,11 @@ def status_table(rows: Sequence[Any]) -> list[str]:
     for r in rows:
         if r.last_error:
             lines.append(f"{r.name}: last error: {r.last_error}")
+        if r.held_items:
+            lines.append(
+                f"{r.name}: {r.held_items} item(s) held back: their content flips back and "
+                "forth, so changes are recorded but not announced until something new appears"
+            )
     return lines
 
 

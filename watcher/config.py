@@ -228,6 +228,8 @@ def parse_config(text: str, path: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError([Problem(str(path), "expected a mapping with `slack:` and `sources:`")])
 
+    # Top-level keys starting with `x-` hold YAML anchors for reuse (rules shared by sources).
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     problems: list[Problem] = []
     try:
         top = TopModel.model_validate(data)

@@ -158,8 +158,10 @@ class _Decider:
         if list_changes and not baseline:
             alerts.append(self._list_alert(list_changes))
 
-        writes = tuple(self._write(item, verdicts[item.key], by_key.get(item.key), held_keys)
-                       for item in snapshot.items)
+        writes = tuple(
+            self._write(item, verdicts[item.key], by_key.get(item.key), held_keys)
+            for item in snapshot.items
+        )
         relevant = sum(1 for v in verdicts.values() if v.relevant)
         if baseline:
             alerts.append(self._baseline_alert(len(snapshot.items), relevant))
@@ -209,9 +211,12 @@ class _Decider:
             return None
         if verdict.relevant and not before.relevant:
             # Never announced before; after this change it matches: it is news, not an update.
-            return self._alert(AlertEvent.NEW, item, verdict,
-                               note="updated since it was first seen, and now matches this "
-                               "source's rules")
+            return self._alert(
+                AlertEvent.NEW,
+                item,
+                verdict,
+                note="updated since it was first seen, and now matches this source's rules",
+            )
         return self._alert(AlertEvent.CHANGED, item, verdict, changes=shown)
 
     def _new_item_alert(self, item: Item, verdict: Relevance) -> Alert | None:
@@ -228,7 +233,9 @@ class _Decider:
             target = self.previous.get(item.corrects)
             original = f": {target.title}" if target else ""
             return self._alert(
-                AlertEvent.CORRECTION, item, verdict,
+                AlertEvent.CORRECTION,
+                item,
+                verdict,
                 note=f"corrects {item.corrects}{original}",
                 thread=thread_key(self.kind, self.source.name, item.corrects),
             )
@@ -255,7 +262,8 @@ class _Decider:
         if not withdrawn:
             return False, None  # not published yet, not overdue: look again next check
         return True, self._stored_alert(
-            AlertEvent.WITHDRAWN, before,
+            AlertEvent.WITHDRAWN,
+            before,
             note=f"left public inspection without being published (it was to publish on "
             f"{scheduled})",
         )
@@ -336,8 +344,13 @@ class _Decider:
             elif change.kind is ChangeKind.REMOVED and change.previous is not None:
                 removed.append({"text": change.previous.title, "url": change.previous.url})
             elif change.item is not None and change.previous is not None:
-                changed.append({"before": change.previous.title, "text": change.item.title,
-                                "url": change.item.url})
+                changed.append(
+                    {
+                        "before": change.previous.title,
+                        "text": change.item.title,
+                        "url": change.item.url,
+                    }
+                )
         return Alert(
             source=self.source.name,
             source_kind=self.source.kind,

@@ -51,8 +51,13 @@ EVENT_LABEL = {
     AlertEvent.CHANGED: "Updated",
     AlertEvent.REMOVED: "Removed",
     AlertEvent.CORRECTION: "Correction",
+    AlertEvent.FILED: "On public inspection",
+    AlertEvent.PUBLISHED: "Published",
+    AlertEvent.WITHDRAWN: "Withdrawn",
+    AlertEvent.LIST_CHANGED: "List changed",
     AlertEvent.BASELINE: "Watching",
 }
+MAX_LIST_SHOWN = 25
 
 FIELD_LABEL = {
     "title": "Title",
@@ -156,6 +161,8 @@ def instrument(alert: Alert) -> str:
     record = alert.record
     if alert.event is AlertEvent.BASELINE:
         return alert.title
+    if alert.event is AlertEvent.LIST_CHANGED or alert.source_kind in ("feed", "page"):
+        return alert.label or alert.source
     subtype = record.get("subtype")
     doc_type = record.get("type")
     if record.get("proclamation_number"):
@@ -207,15 +214,68 @@ def _describe_value(value: Any) -> str:
 
 
 def _change_lines(changes: Sequence[FieldChange]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for change in changes[:MAX_CHANGES_SHOWN]:
         label = FIELD_LABEL.get(change.field, change.field.replace("_", " ").capitalize())
+        if isinstance(change.before, list) and isinstance(change.after, list):
+            lines += _list_difference(label, change.before, change.after)
+            continue
         before = clip(_describe_value(change.before), 300)
         after = clip(_describe_value(change.after), 300)
         lines.append(f"{label}: {before} → {after}")
     if len(changes) > MAX_CHANGES_SHOWN:
         lines.append(f"+{len(changes) - MAX_CHANGES_SHOWN} more")
     return lines
+
+
+def set_difference(before: Sequence[Any], after: Sequence[Any]) -> tuple[list[str], list[str]]:
+    """What a list gained and lost, in the order the lists have them."""
+    old = [str(v) for v in before]
+    new = [str(v) for v in after]
+    old_set, new_set = set(old), set(new)
+    return [v for v in new if v not in old_set], [v for v in old if v not in new_set]
+
+
+def _bounded(values: Sequence[str], limit: int = MAX_LIST_SHOWN) -> str:
+    if not values:
+        return "none"
+    shown = ", ".join(clip(v, 200) for v in values[:limit])
+    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
+
+
+def _list_difference(label: str, before: Sequence[Any], after: Sequence[Any]) -> list[str]:
+    added, removed = set_difference(before, after)
+    if label == "Lines":
+        out = [f"+ {clip(v, 300)}" for v in added[:MAX_LIST_SHOWN]]
+        out += [f"− {clip(v, 300)}" for v in removed[:MAX_LIST_SHOWN]]
+        hidden = max(0, len(added) - MAX_LIST_SHOWN) + max(0, len(removed) - MAX_LIST_SHOWN)
+        return out + ([f"+{hidden} more changed lines"] if hidden else [])
+    return [f"{label}: added: {_bounded(added)}; removed: {_bounded(removed)}"]
+
+
+def status_line(alert: Alert) -> str | None:
+    """The one line that says where this story stands (filed, published, withdrawn...)."""
+    record = alert.record
+    published = format_date(record.get("publication_date"))
+    if alert.event is AlertEvent.FILED:
+        special = "Special filing: on" if record.get("filing_type") == "special" else "On"
+        return f"{special} public inspection, publishes on {published or 'a date not yet set'}"
+    if alert.event is AlertEvent.PUBLISHED:
+        citation = f", {record['citation']}" if record.get("citation") else ""
+        return f"Published in the Federal Register on {published}{citation}"
+    if alert.event is AlertEvent.WITHDRAWN:
+        return "Withdrawn from public inspection without being published"
+    if alert.event is AlertEvent.LIST_CHANGED:
+        added = [e.get("text", "") for e in record.get("added") or []]
+        removed = [e.get("text", "") for e in record.get("removed") or []]
+        line = f"added: {_bounded(added)}; removed: {_bounded(removed)}"
+        changed = record.get("changed") or []
+        if changed:
+            line += "; changed: " + _bounded(
+                [f"{c.get('before')} → {c.get('text')}" for c in changed]
+            )
+        return line
+    return None
 
 
 def _why(alert: Alert) -> str:
@@ -245,7 +305,10 @@ def render_slack(alert: Alert) -> SlackMessage:
 
     title_line = f"*{link(alert.url, clip(alert.title, 600))}*"
     body = [title_line]
-    abstract = record.get("abstract")
+    status = status_line(alert)
+    if status and alert.event is not AlertEvent.LIST_CHANGED:
+        body.append(f"*{escape(status)}*")
+    abstract = record.get("abstract") or record.get("summary")
     if abstract:
         body.append(clip_escaped(str(abstract), MAX_ABSTRACT))
     if alert.note:
@@ -259,6 +322,8 @@ def render_slack(alert: Alert) -> SlackMessage:
     if alert.changes:
         lines = "\n".join(f"• {escape(line)}" for line in _change_lines(alert.changes))
         blocks.append(_section(f"*What changed*\n{lines}"))
+    if alert.event is AlertEvent.LIST_CHANGED:
+        blocks += _list_blocks(record)
 
     links = _links(record)
     context = [*links, escape(f"Why: {_why(alert)}")]
@@ -272,6 +337,28 @@ def render_slack(alert: Alert) -> SlackMessage:
         }
     )
     return SlackMessage(text=fallback_text(alert), blocks=tuple(blocks[:MAX_BLOCKS]))
+
+
+def _list_blocks(record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    blocks = []
+    for key, label in (("added", "Added"), ("removed", "Removed")):
+        entries = record.get(key) or []
+        lines = [
+            f"• {link(e.get('url'), clip(str(e.get('text', '')), 300))}"
+            for e in entries[:MAX_LIST_SHOWN]
+        ]
+        if len(entries) > MAX_LIST_SHOWN:
+            lines.append(f"+{len(entries) - MAX_LIST_SHOWN} more")
+        blocks.append(_section(f"*{label}*\n" + ("\n".join(lines) if lines else "none")))
+    changed = record.get("changed") or []
+    if changed:
+        lines = [
+            f"• {escape(clip(str(c.get('before')), 200))} → "
+            f"{link(c.get('url'), clip(str(c.get('text')), 200))}"
+            for c in changed[:MAX_LIST_SHOWN]
+        ]
+        blocks.append(_section("*Changed*\n" + "\n".join(lines)))
+    return blocks
 
 
 def _header(text: str) -> dict[str, Any]:
@@ -308,6 +395,7 @@ def _links(record: Mapping[str, Any]) -> list[str]:
     out = []
     for key, label in (
         ("html_url", "Document"),
+        ("link", "Read it"),
         ("pdf_url", "PDF"),
         ("comment_url", "Comment"),
     ):
@@ -319,6 +407,9 @@ def _links(record: Mapping[str, Any]) -> list[str]:
 def fallback_text(alert: Alert) -> str:
     """The notification and screen-reader text: instrument, title, the dates, the link."""
     parts = [f"{instrument(alert)} ({EVENT_LABEL[alert.event].lower()}): {alert.title}"]
+    status = status_line(alert)
+    if status:
+        parts.append(status)
     parts += [f"{label} {value}" for label, value in _key_dates(alert.record)]
     if alert.url:
         parts.append(alert.url)
@@ -338,6 +429,9 @@ def render_text(alert: Alert, channel: str | None = None) -> str:
         return "\n".join(lines)
     lines.append(f"{instrument(alert)}: {alert.title}")
     record = alert.record
+    status = status_line(alert)
+    if status:
+        lines.append(f"  {status}")
     facts = []
     if record.get("document_number"):
         facts.append(f"Document {record['document_number']}")
@@ -359,7 +453,12 @@ def render_text(alert: Alert, channel: str | None = None) -> str:
         lines.append(f"  {alert.note}")
     for line in _change_lines(alert.changes):
         lines.append(f"  changed: {line}")
-    for url in _unique(record.get(k) for k in ("html_url", "pdf_url")):
+    if alert.event is AlertEvent.LIST_CHANGED:
+        for key, sign in (("added", "+"), ("removed", "−")):
+            for entry in (record.get(key) or [])[:MAX_LIST_SHOWN]:
+                where = f"  {entry['url']}" if entry.get("url") else ""
+                lines.append(f"  {sign} {entry.get('text')}{where}")
+    for url in _unique(record.get(k) for k in ("html_url", "link", "pdf_url")):
         lines.append(f"  {url}")
     if alert.url and alert.url not in (record.get("html_url"), record.get("pdf_url")):
         lines.append(f"  {alert.url}")

@@ -139,10 +139,13 @@ def _check_all(
     alerts: list[Alert] = []
     if sources:
         memories = {s.name: store.memory(s.name) for s in sources}
-        with Fetcher(config.http) as fetcher, ThreadPoolExecutor(
-            max_workers=min(config.http.concurrency, len(sources)),
-            thread_name_prefix="check",
-        ) as pool:
+        with (
+            Fetcher(config.http) as fetcher,
+            ThreadPoolExecutor(
+                max_workers=min(config.http.concurrency, len(sources)),
+                thread_name_prefix="check",
+            ) as pool,
+        ):
             futures = [
                 (source, pool.submit(_fetch, fetcher, source, memories[source.name]))
                 for source in sources
@@ -153,8 +156,14 @@ def _check_all(
         # in the same run is known as published when its departure is judged.
         for source, future in sorted(futures, key=lambda sf: _settle_order(sf[0])):
             report, decided = _settle(
-                future, source, memories[source.name], store, config,
-                dry_run=dry_run, now=now(), run_id=run_id,
+                future,
+                source,
+                memories[source.name],
+                store,
+                config,
+                dry_run=dry_run,
+                now=now(),
+                run_id=run_id,
             )
             reports.append(report)
             alerts += decided
@@ -278,8 +287,7 @@ def _context(
                 newest = str(seen)
         for key, item in store.load_items(other.name, keys, include_removed=True).items():
             related.setdefault(key, []).append(
-                Related(other.name, other_kind.role, item.relevant, not item.removed,
-                        item.record)
+                Related(other.name, other_kind.role, item.relevant, not item.removed, item.record)
             )
     return Context(
         related={k: tuple(v) for k, v in related.items()},

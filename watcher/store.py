@@ -143,6 +143,7 @@ class SourceStatus:
     last_error: str | None
     items: int
     relevant_items: int
+    held_items: int  # flapping: changes recorded, not announced
     alerts_pending: int
     alerts_failed: int
     baseline_done: bool
@@ -285,8 +286,6 @@ class Store:
                     values = {
                         "fingerprint": item.fingerprint,
                         "relevant": int(write.relevant),
-                        "history": json.dumps(list(write.history)),
-                        "held": int(write.held),
                         "history": json.dumps(list(write.history)),
                         "held": int(write.held),
                         "title": item.title,
@@ -472,7 +471,8 @@ class Store:
             counts = next(
                 iter(
                     self._query(
-                        "select count(*) as n, coalesce(sum(relevant), 0) as r from items "
+                        "select count(*) as n, coalesce(sum(relevant), 0) as r, "
+                        "coalesce(sum(held), 0) as h from items "
                         "where source = ? and removed_at is null",
                         [name],
                     )
@@ -495,6 +495,7 @@ class Store:
                     last_error=row.get("last_error"),
                     items=counts["n"],
                     relevant_items=counts["r"],
+                    held_items=counts["h"],
                     alerts_pending=alerts.get("pending", 0),
                     alerts_failed=alerts.get("failed", 0),
                     baseline_done=bool(row.get("baseline_done")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from watcher.sources import feed, federal_register, page, public_inspection
+from watcher.sources import federal_register, feed, page, public_inspection
 from watcher.sources.base import SourceKind
 
 REGISTRY: Mapping[str, SourceKind] = {

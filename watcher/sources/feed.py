@@ -20,7 +20,7 @@ from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
 from watcher.http import Expect, Fetcher, Validators
 from watcher.match import normalise_text
-from watcher.models import Item, SourceMemory, Snapshot
+from watcher.models import Item, Snapshot, SourceMemory
 from watcher.sources.base import KindOptions, SourceKind
 from watcher.text import html_to_text
 from watcher.urls import looks_like_url, normalise_link
@@ -42,6 +42,12 @@ def utc_iso(parsed: time.struct_time | None) -> str | None:
         return None
 
 
+def _plain(entry: Mapping[str, Any], key: str) -> Any:
+    # FeedParserDict answers a missing `updated_parsed` with `published_parsed` (and a
+    # deprecation warning); read the entry as the plain dict it is.
+    return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
+
+
 def entry_key(entry: Mapping[str, Any], link: str | None, title: str) -> str:
     guid = str(entry.get("id") or entry.get("guid") or "").strip()
     if guid:
@@ -55,16 +61,24 @@ def entry_key(entry: Mapping[str, Any], link: str | None, title: str) -> str:
 def normalise_entry(entry: Mapping[str, Any], base_url: str, summary_chars: int) -> Item:
     title = html_to_text(str(entry.get("title") or "")) or "(untitled)"
     link = normalise_link(entry.get("link"), base_url)
-    summary = html_to_text(str(entry.get("summary") or entry.get("description") or ""),
-                           limit=summary_chars or None) if summary_chars else ""
-    categories = [normalise_text(str(t.get("term"))) for t in entry.get("tags") or []
-                  if isinstance(t, Mapping) and t.get("term")]
+    summary = (
+        html_to_text(
+            str(entry.get("summary") or entry.get("description") or ""), limit=summary_chars or None
+        )
+        if summary_chars
+        else ""
+    )
+    categories = [
+        normalise_text(str(t.get("term")))
+        for t in entry.get("tags") or []
+        if isinstance(t, Mapping) and t.get("term")
+    ]
     record: dict[str, Any] = {
         "title": title,
         "link": link,
         "summary": summary,
-        "published": utc_iso(entry.get("published_parsed")),
-        "updated": utc_iso(entry.get("updated_parsed")),
+        "published": utc_iso(_plain(entry, "published_parsed")),
+        "updated": utc_iso(_plain(entry, "updated_parsed")),
         "author": normalise_text(str(entry.get("author") or "")) or None,
         "categories": categories,
     }
@@ -89,15 +103,21 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
     validators = Validators.from_dict(memory.validators.get(source.url))
     fetched = fetcher.get(source.url, expect=Expect.FEED, validators=validators)
     if fetched.not_modified:
-        return Snapshot(items=(), complete=False, unchanged=True,
-                        validators={source.url: validators.as_dict()},
-                        requests=fetcher.requests - before)
+        return Snapshot(
+            items=(),
+            complete=False,
+            unchanged=True,
+            validators={source.url: validators.as_dict()},
+            requests=fetcher.requests - before,
+        )
     # feedparser gets bytes, never a URL: it must not fetch anything itself, and it decodes
     # by the XML declaration and the Content-Type we pass on.
     parsed = feedparser.parse(
         fetched.content,
-        response_headers={"content-type": fetched.content_type or "application/xml",
-                          "content-location": fetched.url},
+        response_headers={
+            "content-type": fetched.content_type or "application/xml",
+            "content-location": fetched.url,
+        },
         sanitize_html=True,
         resolve_relative_uris=True,
     )
@@ -114,8 +134,10 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
         items.setdefault(item.key, item)
     notes: tuple[str, ...] = ()
     if parsed.get("bozo") and entries:
-        notes = (f"the feed is malformed ({parsed.get('bozo_exception')}); "
-                 f"{len(items)} entries read anyway",)
+        notes = (
+            f"the feed is malformed ({parsed.get('bozo_exception')}); "
+            f"{len(items)} entries read anyway",
+        )
     return Snapshot(
         items=tuple(items.values()),
         complete=False,

@@ -20,20 +20,30 @@ from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
 from watcher.http import Expect, Fetcher, Validators
 from watcher.match import normalise_text
-from watcher.models import Item, SourceMemory, Snapshot
+from watcher.models import Item, Snapshot, SourceMemory
 from watcher.sources.base import KindOptions, SourceKind
 from watcher.text import INVISIBLE
 from watcher.urls import normalise_link
 
 # Lines that change by themselves on government pages.
 VOLATILE_LINES = (
-    re.compile(r"^(page |this page was |content |site )?last (updated|modified|reviewed)\b.*$",
-               re.IGNORECASE),
+    re.compile(
+        r"^(page |this page was |content |site )?last (updated|modified|reviewed)\b.*$",
+        re.IGNORECASE,
+    ),
     re.compile(r"^(page )?(generated|rendered) (at|on)\b.*$", re.IGNORECASE),
 )
 # Site chrome, not content.
-CHROME = ("nav", "[role=navigation]", "body > header", "body > footer", "[role=banner]",
-          "[role=contentinfo]", ".usa-banner", ".skip-link")
+CHROME = (
+    "nav",
+    "[role=navigation]",
+    "body > header",
+    "body > footer",
+    "[role=banner]",
+    "[role=contentinfo]",
+    ".usa-banner",
+    ".skip-link",
+)
 MAX_LINES = 5000
 MAX_ENTRIES = 5000
 
@@ -169,9 +179,13 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
     validators = Validators.from_dict(memory.validators.get(source.url))
     fetched = fetcher.get(source.url, expect=Expect.HTML, validators=validators)
     if fetched.not_modified:
-        return Snapshot(items=(), complete=True, unchanged=True,
-                        validators={source.url: validators.as_dict()},
-                        requests=fetcher.requests - before)
+        return Snapshot(
+            items=(),
+            complete=True,
+            unchanged=True,
+            validators={source.url: validators.as_dict()},
+            requests=fetcher.requests - before,
+        )
     items, listing = parse_page(fetched.content, fetched.url, source)
     return Snapshot(
         items=tuple(items),

@@ -18,7 +18,7 @@ from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
 from watcher.http import Expect, Fetcher
 from watcher.match import normalise_text
-from watcher.models import Item, SourceMemory, Snapshot
+from watcher.models import Item, Snapshot, SourceMemory
 from watcher.sources.base import KindOptions, Role, SourceKind
 from watcher.sources.federal_register import agency_names
 
