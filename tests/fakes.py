@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,12 +46,16 @@ class FakeFederalRegister:
         self.throttled = False
         self.status: int | None = None  # answer every request with this status instead
         self.page_size_limit: int | None = None  # page smaller than asked, like a proxy might
+        self.texts: dict[str, str] = {}  # full texts by document number; others answer 404
         self.requests: list[dict[str, list[str]]] = []
         self.lock = threading.Lock()
         server.expect_request(f"{prefix}/documents.json").respond_with_handler(self._documents)
         server.expect_request(
             f"{prefix}/public-inspection-documents/current.json"
         ).respond_with_handler(self._inspection)
+        server.expect_request(
+            re.compile(rf"{re.escape(prefix)}/full_text/.*")
+        ).respond_with_handler(self._full_text)
 
     @property
     def url(self) -> str:
@@ -62,7 +67,21 @@ class FakeFederalRegister:
                 self.documents = [
                     d for d in self.documents if d["document_number"] != doc["document_number"]
                 ]
-                self.documents.append(dict(doc))
+                self.documents.append(self._local_text_url(dict(doc)))
+
+    def _local_text_url(self, doc: dict[str, Any]) -> dict[str, Any]:
+        # The recorded documents point their raw text at federalregister.gov; here it is served
+        # on loopback, so a test never reaches for the internet.
+        doc["raw_text_url"] = self.server.url_for(
+            f"{self.prefix}/full_text/{doc['document_number']}.txt"
+        )
+        return doc
+
+    def _full_text(self, request: Request) -> Response:
+        number = request.path.rsplit("/", 1)[-1].removesuffix(".txt")
+        if number not in self.texts:
+            return Response("not found", status=404, content_type="text/plain")
+        return Response(self.texts[number], content_type="text/plain; charset=utf-8")
 
     def _documents(self, request: Request) -> Response:
         args = parse_qs(request.query_string.decode(), keep_blank_values=True)

@@ -54,11 +54,20 @@ def item(title: str, guid: str, description: str = "") -> str:
 def test_a_feed_alerts_relevant_new_entries_once_and_nothing_else(
     workspace: Workspace, server, slack
 ):
-    body = {"feed": wh_feed()}
+    from werkzeug import Response
+
+    site = server.url_for("").rstrip("/")
+    body = {"feed": wh_feed().replace("https://www.whitehouse.gov", site)}
     server.expect_request("/presidential-actions/feed/").respond_with_handler(
-        lambda request: __import__("werkzeug").Response(
-            body["feed"], content_type="application/rss+xml; charset=UTF-8"
-        )
+        lambda request: Response(body["feed"], content_type="application/rss+xml; charset=UTF-8")
+    )
+    # the proclamation's page, as the White House posted it (the recorded text, in a page)
+    proclamation = (DATA / "whitehouse_proclamation_11001_2026-01-14.md").read_text()
+    server.expect_request("/presidential-actions/2026/02/80001/").respond_with_data(
+        "<html><body><nav><a href='/'>Home</a></nav><main><pre>"
+        + proclamation.split("---", 2)[2]
+        + "</pre></main></body></html>",
+        content_type="text/html; charset=utf-8",
     )
     url = server.url_for("/presidential-actions/feed/")
     workspace.write_config(config(default_source("whitehouse-presidential-actions", url)))
@@ -69,21 +78,27 @@ def test_a_feed_alerts_relevant_new_entries_once_and_nothing_else(
 
     body["feed"] = wh_feed(
         item(
-            "Adjusting Imports of Copper into the United States",
+            "Adjusting Imports of Processed Critical Minerals into the United States",
             "80001",
-            "A PROCLAMATION 1. On February 25, 2025, I instructed the Secretary under "
-            "section 232 of the Trade Expansion Act of 1962",
+            "A PROCLAMATION 1. On October 24, 2025, the Secretary ... under section 232 of "
+            "the Trade Expansion Act of 1962",
         )
         + item("National Black History Month, 2026", "80002", "A PROCLAMATION ...")
-    )
+    ).replace("https://www.whitehouse.gov", site)
     result = workspace.cli("run")
     assert result.exit_code == 0, result.stderr
     assert "2 new, 0 changed, 1 alert" in result.stderr
-    (copper,) = messages_about(slack, "Adjusting Imports of Copper")
-    assert "whitehouse.gov/presidential-actions/2026/02/80001" in json.dumps(copper)
+    (message,) = messages_about(slack, "Processed Critical Minerals into")
+    text = json.dumps(message)
+    assert "presidential-actions/2026/02/80001" in text
+    # the trade facts of the full page, fetched once for this relevant entry only
+    assert "lithium, gallium, germanium" in text
+    assert "Jan 14, 2026" in text  # signed, read from "IN WITNESS WHEREOF ..."
     assert not messages_about(slack, "Black History Month")
     workspace.cli("run")
-    assert len(messages_about(slack, "Adjusting Imports of Copper")) == 1
+    assert len(messages_about(slack, "Processed Critical Minerals into")) == 1
+    page_requests = [r for r, _ in server.log if "80001" in r.path]
+    assert len(page_requests) == 1
 
 
 def test_an_unchanged_feed_costs_a_304(workspace: Workspace, server):

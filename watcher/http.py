@@ -168,13 +168,14 @@ class Fetcher:
         expect: Expect,
         params: Any = None,
         validators: Validators | None = None,
+        attempts: int | None = None,
     ) -> Fetched:
         """GET a URL, retrying what is worth retrying; raise FetchError otherwise."""
         shown = _shorten(url)
         try:
             for attempt in stamina.retry_context(
                 on=_retry_hook,
-                attempts=self.settings.attempts,
+                attempts=attempts or self.settings.attempts,
                 timeout=self.settings.retry_budget,
                 wait_initial=0.5,
                 wait_max=30.0,

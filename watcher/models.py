@@ -106,6 +106,7 @@ class AlertEvent(StrEnum):
     PUBLISHED = "published"  # a document announced on public inspection is now published
     WITHDRAWN = "withdrawn"  # a document left public inspection without being published
     LIST_CHANGED = "list_changed"  # entries were added to or removed from a watched list
+    REMINDER = "reminder"  # a comment deadline or effective date is near
     BASELINE = "baseline"  # the first check of a source: one line, no items
 
 
@@ -126,6 +127,8 @@ class Alert:
     note: str = ""
     thread_key: str | None = None  # the story (Slack thread) this belongs to
     label: str | None = None  # the source's human name, when it has one
+    facts: Mapping[str, Any] = field(default_factory=dict)  # TradeFacts.as_record()
+    mention: str | None = None  # a Slack mention added by a routing rule
 
     def to_json(self) -> str:
         return json.dumps(
@@ -143,6 +146,8 @@ class Alert:
                 "note": self.note,
                 "thread_key": self.thread_key,
                 "label": self.label,
+                "facts": self.facts,
+                "mention": self.mention,
             },
             sort_keys=True,
         )
@@ -164,6 +169,8 @@ class Alert:
             note=data.get("note") or "",
             thread_key=data.get("thread_key"),
             label=data.get("label"),
+            facts=data.get("facts") or {},
+            mention=data.get("mention"),
         )
 
 

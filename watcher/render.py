@@ -1,9 +1,14 @@
-"""Turning an alert into words: Slack Block Kit with a plain-text fallback, and plain text
-for standard output. Pure functions; Slack's limits hold by construction.
+"""Turning alerts into words: Slack Block Kit with a plain-text fallback, and plain text for
+standard output. Pure functions; Slack's limits hold by construction.
+
+A message answers, in the order a reader scans: what instrument this is and what happened
+(the header), its title and where it stands (filed, published, withdrawn), who issued it and
+the dates that matter, the trade facts it states, what changed, the links, and why the team
+got it.
 
 Every piece of source text is escaped for Slack mrkdwn (`&`, `<`, `>`), so nothing a feed or
 document says can mention @channel, a user, or forge a link. Only links watcher builds itself,
-from http(s) URLs, are live.
+from http(s) URLs, and mentions from the configuration are live.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from watcher.facts import TradeFacts
+from watcher.instrument import instrument_name, issuing_agency
 from watcher.models import Alert, AlertEvent, FieldChange
 
 # Slack's documented limits.
@@ -26,42 +33,27 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_FALLBACK_TEXT = 4000
 
 MAX_CHANGES_SHOWN = 8
+MAX_LIST_SHOWN = 25
+MAX_FACT_VALUES = 12
 MAX_ABSTRACT = 700
 
-AGENCY_SHORT = {
-    "industry and security bureau": "BIS",
-    "bureau of industry and security": "BIS",
-    "international trade administration": "ITA",
-    "u.s. customs and border protection": "CBP",
-    "customs and border protection bureau": "CBP",
-    "trade representative, office of united states": "USTR",
-    "office of the united states trade representative": "USTR",
-    "geological survey": "USGS",
-    "international trade commission": "USITC",
-    "commerce department": "Commerce",
-    "interior department": "Interior",
-    "homeland security department": "DHS",
-    "treasury department": "Treasury",
-    "executive office of the president": "EOP",
-    "state department": "State",
-}
-
 EVENT_LABEL = {
-    AlertEvent.NEW: "New",
-    AlertEvent.CHANGED: "Updated",
-    AlertEvent.REMOVED: "Removed",
-    AlertEvent.CORRECTION: "Correction",
-    AlertEvent.FILED: "On public inspection",
-    AlertEvent.PUBLISHED: "Published",
-    AlertEvent.WITHDRAWN: "Withdrawn",
-    AlertEvent.LIST_CHANGED: "List changed",
-    AlertEvent.BASELINE: "Watching",
+    AlertEvent.NEW: "new",
+    AlertEvent.CHANGED: "updated",
+    AlertEvent.REMOVED: "removed",
+    AlertEvent.CORRECTION: "correction",
+    AlertEvent.FILED: "on public inspection",
+    AlertEvent.PUBLISHED: "published",
+    AlertEvent.WITHDRAWN: "withdrawn",
+    AlertEvent.LIST_CHANGED: "changed",
+    AlertEvent.REMINDER: "reminder",
+    AlertEvent.BASELINE: "watching",
 }
-MAX_LIST_SHOWN = 25
 
 FIELD_LABEL = {
     "title": "Title",
     "abstract": "Abstract",
+    "summary": "Summary",
     "type": "Type",
     "subtype": "Subtype",
     "action": "Action",
@@ -78,7 +70,18 @@ FIELD_LABEL = {
     "corrections": "Corrections",
     "correction_of": "Corrects",
     "disposition_notes": "Disposition notes",
+    "lines": "Lines",
 }
+
+FACT_LABEL = (
+    ("proclamations", "Proclamations cited"),
+    ("executive_orders", "Executive orders cited"),
+    ("hts", "HTSUS"),
+    ("rates", "Rates"),
+    ("effective", "Takes effect"),
+    ("minerals", "Critical minerals"),
+    ("countries", "Countries"),
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def clip_escaped(text: str, limit: int) -> str:
-    """Escape, then cut without splitting an entity such as `&amp;`."""
+    """Escape, then cut to `limit` without splitting an entity such as `&amp;`."""
     escaped = escape(text)
     if len(escaped) <= limit:
         return escaped
@@ -117,9 +120,9 @@ def clip_escaped(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def safe_url(url: str | None) -> str | None:
+def safe_url(url: Any) -> str | None:
     """A URL fit for a live link: http(s) only, with characters that end a link encoded."""
-    if not url:
+    if not isinstance(url, str) or not url.strip():
         return None
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -127,57 +130,30 @@ def safe_url(url: str | None) -> str | None:
     return quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
 
 
-def link(url: str | None, label: str) -> str:
+def link(url: Any, label: str) -> str:
     """`<url|label>` with the label escaped, or the escaped label alone when no safe URL."""
     target = safe_url(url)
     shown = escape(label).replace("|", "¦")
     return f"<{target}|{shown}>" if target else shown
 
 
+def _join_within(lines: Sequence[str], limit: int, more_url: Any = None) -> str:
+    """Lines joined up to `limit` characters; the rest summarised as "+N more"."""
+    out: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        rest = len(lines) - index
+        tail = f"\n+{rest} more" + (f" ({link(more_url, 'see all')})" if more_url else "")
+        if used + len(line) + 1 + len(tail) > limit:
+            out.append(tail.strip())
+            break
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------------------------
-# What the document is
-
-
-def short_agency(name: str) -> str:
-    return AGENCY_SHORT.get(name.casefold(), name)
-
-
-def issuing_agency(agencies: Sequence[str]) -> str | None:
-    """The most specific agency: a bureau before its department."""
-    if not agencies:
-        return None
-    departments = {
-        "commerce department",
-        "interior department",
-        "homeland security department",
-        "treasury department",
-    }
-    specific = [a for a in agencies if a.casefold() not in departments]
-    return specific[0] if specific else agencies[-1]
-
-
-def instrument(alert: Alert) -> str:
-    """What kind of instrument this is, as a trade lawyer would name it."""
-    record = alert.record
-    if alert.event is AlertEvent.BASELINE:
-        return alert.title
-    if alert.event is AlertEvent.LIST_CHANGED or alert.source_kind in ("feed", "page"):
-        return alert.label or alert.source
-    subtype = record.get("subtype")
-    doc_type = record.get("type")
-    if record.get("proclamation_number"):
-        return f"Proclamation {record['proclamation_number']}"
-    if record.get("executive_order_number"):
-        return f"Executive Order {record['executive_order_number']}"
-    if doc_type == "Presidential Document":
-        return f"Presidential {subtype.lower()}" if subtype else "Presidential document"
-    agency = issuing_agency(record.get("agencies") or [])
-    if doc_type:
-        label = {"Proposed Rule": "proposed rule", "Rule": "rule", "Notice": "notice"}.get(
-            doc_type, doc_type.lower()
-        )
-        return f"{short_agency(agency)} {label}" if agency else doc_type
-    return alert.source
+# Pieces of a message
 
 
 def format_date(value: Any) -> str | None:
@@ -188,18 +164,21 @@ def format_date(value: Any) -> str | None:
         parsed = date.fromisoformat(str(value)[:10])
     except ValueError:
         return str(value)
-    return parsed.strftime("%b %d, %Y").replace(" 0", " ")
+    return f"{parsed.strftime('%b')} {parsed.day}, {parsed.year}"
 
 
-def _key_dates(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+def key_dates(alert: Alert) -> list[tuple[str, str]]:
+    """Signed, published, effective, comments close: the dates that matter, when known."""
+    record = alert.record
+    signed = record.get("signing_date") or alert.facts.get("signed")
     out = []
-    for key, label in (
-        ("signing_date", "Signed"),
-        ("publication_date", "Published"),
-        ("effective_on", "Effective"),
-        ("comments_close_on", "Comments close"),
+    for label, value in (
+        ("Signed", signed),
+        ("Published", record.get("publication_date") or record.get("published")),
+        ("Effective", record.get("effective_on")),
+        ("Comments close", record.get("comments_close_on")),
     ):
-        shown = format_date(record.get(key))
+        shown = format_date(value)
         if shown:
             out.append((label, shown))
     return out
@@ -213,21 +192,6 @@ def _describe_value(value: Any) -> str:
     return str(value)
 
 
-def _change_lines(changes: Sequence[FieldChange]) -> list[str]:
-    lines: list[str] = []
-    for change in changes[:MAX_CHANGES_SHOWN]:
-        label = FIELD_LABEL.get(change.field, change.field.replace("_", " ").capitalize())
-        if isinstance(change.before, list) and isinstance(change.after, list):
-            lines += _list_difference(label, change.before, change.after)
-            continue
-        before = clip(_describe_value(change.before), 300)
-        after = clip(_describe_value(change.after), 300)
-        lines.append(f"{label}: {before} → {after}")
-    if len(changes) > MAX_CHANGES_SHOWN:
-        lines.append(f"+{len(changes) - MAX_CHANGES_SHOWN} more")
-    return lines
-
-
 def set_difference(before: Sequence[Any], after: Sequence[Any]) -> tuple[list[str], list[str]]:
     """What a list gained and lost, in the order the lists have them."""
     old = [str(v) for v in before]
@@ -236,25 +200,40 @@ def set_difference(before: Sequence[Any], after: Sequence[Any]) -> tuple[list[st
     return [v for v in new if v not in old_set], [v for v in old if v not in new_set]
 
 
-def _bounded(values: Sequence[str], limit: int = MAX_LIST_SHOWN) -> str:
+def bounded(values: Sequence[str], limit: int = MAX_LIST_SHOWN) -> str:
+    """`a, b, c (+4 more)`, or `none`."""
     if not values:
         return "none"
     shown = ", ".join(clip(v, 200) for v in values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
 
-def _list_difference(label: str, before: Sequence[Any], after: Sequence[Any]) -> list[str]:
-    added, removed = set_difference(before, after)
-    if label == "Lines":
-        out = [f"+ {clip(v, 300)}" for v in added[:MAX_LIST_SHOWN]]
-        out += [f"− {clip(v, 300)}" for v in removed[:MAX_LIST_SHOWN]]
-        hidden = max(0, len(added) - MAX_LIST_SHOWN) + max(0, len(removed) - MAX_LIST_SHOWN)
-        return out + ([f"+{hidden} more changed lines"] if hidden else [])
-    return [f"{label}: added: {_bounded(added)}; removed: {_bounded(removed)}"]
+def change_lines(changes: Sequence[FieldChange]) -> list[str]:
+    """What changed, field by field; list fields as what they gained and lost."""
+    lines: list[str] = []
+    for change in changes[:MAX_CHANGES_SHOWN]:
+        label = FIELD_LABEL.get(change.field, change.field.replace("_", " ").capitalize())
+        if isinstance(change.before, list) and isinstance(change.after, list):
+            added, removed = set_difference(change.before, change.after)
+            if change.field == "lines":
+                lines += [f"+ {clip(v, 300)}" for v in added[:MAX_LIST_SHOWN]]
+                lines += [f"− {clip(v, 300)}" for v in removed[:MAX_LIST_SHOWN]]
+                hidden = max(0, len(added) - MAX_LIST_SHOWN) + max(0, len(removed) - MAX_LIST_SHOWN)
+                if hidden:
+                    lines.append(f"+{hidden} more changed lines")
+            else:
+                lines.append(f"{label}: added: {bounded(added)}; removed: {bounded(removed)}")
+            continue
+        before = clip(_describe_value(change.before), 300)
+        after = clip(_describe_value(change.after), 300)
+        lines.append(f"{label}: {before} → {after}")
+    if len(changes) > MAX_CHANGES_SHOWN:
+        lines.append(f"+{len(changes) - MAX_CHANGES_SHOWN} more fields changed")
+    return lines
 
 
 def status_line(alert: Alert) -> str | None:
-    """The one line that says where this story stands (filed, published, withdrawn...)."""
+    """The one line that says where this story stands."""
     record = alert.record
     published = format_date(record.get("publication_date"))
     if alert.event is AlertEvent.FILED:
@@ -265,68 +244,108 @@ def status_line(alert: Alert) -> str | None:
         return f"Published in the Federal Register on {published}{citation}"
     if alert.event is AlertEvent.WITHDRAWN:
         return "Withdrawn from public inspection without being published"
+    if alert.event is AlertEvent.CORRECTION:
+        return f"Correction published on {published}" if published else "Correction published"
+    if alert.event is AlertEvent.REMINDER:
+        return alert.note or None
     if alert.event is AlertEvent.LIST_CHANGED:
-        added = [e.get("text", "") for e in record.get("added") or []]
-        removed = [e.get("text", "") for e in record.get("removed") or []]
-        line = f"added: {_bounded(added)}; removed: {_bounded(removed)}"
+        added = [str(e.get("text", "")) for e in record.get("added") or []]
+        removed = [str(e.get("text", "")) for e in record.get("removed") or []]
+        line = f"added: {bounded(added)}; removed: {bounded(removed)}"
         changed = record.get("changed") or []
         if changed:
-            line += "; changed: " + _bounded(
+            line += "; changed: " + bounded(
                 [f"{c.get('before')} → {c.get('text')}" for c in changed]
             )
         return line
     return None
 
 
-def _why(alert: Alert) -> str:
+def fact_lines(alert: Alert) -> list[tuple[str, str]]:
+    """(label, values) for each kind of trade fact the document states."""
+    facts = TradeFacts.from_record(alert.facts)
+    out = []
+    for key, label in FACT_LABEL:
+        values = getattr(facts, key)
+        if values:
+            out.append((label, bounded(list(values), MAX_FACT_VALUES)))
+    return out
+
+
+def why(alert: Alert) -> str:
+    """Why the team got this: the source and the words that matched."""
+    label = alert.label or alert.source
     if alert.matched:
         terms = ", ".join(f"“{t}”" for t in alert.matched[:6])
-        return f"{alert.source} matched {terms}"
-    return f"from {alert.source}"
+        more = f" (+{len(alert.matched) - 6})" if len(alert.matched) > 6 else ""
+        return f"{label} matched {terms}{more}"
+    return f"from {label}"
+
+
+def _links(record: Mapping[str, Any]) -> list[str]:
+    out = []
+    for key, label in (
+        ("html_url", "Document"),
+        ("link", "Read it"),
+        ("pdf_url", "PDF"),
+        ("comment_url", "Comment"),
+        ("regulations_dot_gov_url", "Docket"),
+    ):
+        if safe_url(record.get(key)) and (
+            key != "regulations_dot_gov_url" or not record.get("comment_url")
+        ):
+            out.append(link(record[key], label))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
 # Slack
 
 
+def header_text(alert: Alert) -> str:
+    if alert.event is AlertEvent.BASELINE:
+        return alert.title
+    return f"{instrument_name(alert)} · {EVENT_LABEL[alert.event]}"
+
+
 def render_slack(alert: Alert) -> SlackMessage:
     """The Block Kit message for one alert."""
     record = alert.record
-    blocks: list[dict[str, Any]] = []
-    header = f"{instrument(alert)} · {EVENT_LABEL[alert.event].lower()}"
-    if alert.event is AlertEvent.BASELINE:
-        header = alert.title
-    blocks.append(_header(header))
+    blocks: list[dict[str, Any]] = [_header(header_text(alert))]
+    if alert.mention:
+        blocks.append(_section(f"{alert.mention} this needs a look"))
 
     if alert.event is AlertEvent.BASELINE:
         blocks.append(_section(f"{escape(alert.note)}\n{link(alert.url, alert.url or '')}"))
-        text = clip(f"{alert.title}: {alert.note}", MAX_FALLBACK_TEXT)
-        return SlackMessage(text=text, blocks=tuple(blocks))
+        return SlackMessage(fallback_text(alert), tuple(blocks))
 
-    title_line = f"*{link(alert.url, clip(alert.title, 600))}*"
-    body = [title_line]
+    body = [f"*{link(alert.url, clip(alert.title, 600))}*"]
     status = status_line(alert)
     if status and alert.event is not AlertEvent.LIST_CHANGED:
         body.append(f"*{escape(status)}*")
     abstract = record.get("abstract") or record.get("summary")
-    if abstract:
+    if abstract and alert.event not in (AlertEvent.CHANGED, AlertEvent.REMINDER):
         body.append(clip_escaped(str(abstract), MAX_ABSTRACT))
-    if alert.note:
-        body.append(f"_{escape(alert.note)}_")
+    if alert.note and alert.event not in (AlertEvent.REMINDER,):
+        body.append(f"_{clip_escaped(alert.note, 500)}_")
     blocks.append(_section("\n".join(body)))
 
     fields = _fields(alert)
     if fields:
         blocks.append({"type": "section", "fields": fields})
-
+    facts = fact_lines(alert)
+    if facts:
+        lines = [f"*{label}:* {escape(values)}" for label, values in facts]
+        blocks.append(_section("\n".join(lines)))
     if alert.changes:
-        lines = "\n".join(f"• {escape(line)}" for line in _change_lines(alert.changes))
-        blocks.append(_section(f"*What changed*\n{lines}"))
+        lines = [f"• {escape(line)}" for line in change_lines(alert.changes)]
+        text = _join_within(lines, MAX_SECTION_TEXT - 40, alert.url)
+        blocks.append(_section(f"*What changed*\n{text}"))
     if alert.event is AlertEvent.LIST_CHANGED:
-        blocks += _list_blocks(record)
+        blocks += _list_blocks(alert)
 
-    links = _links(record)
-    context = [*links, escape(f"Why: {_why(alert)}")]
+    context = [" · ".join(_links(record))] if _links(record) else []
+    context.append(escape(f"Why: {why(alert)}"))
     blocks.append(
         {
             "type": "context",
@@ -337,28 +356,6 @@ def render_slack(alert: Alert) -> SlackMessage:
         }
     )
     return SlackMessage(text=fallback_text(alert), blocks=tuple(blocks[:MAX_BLOCKS]))
-
-
-def _list_blocks(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    blocks = []
-    for key, label in (("added", "Added"), ("removed", "Removed")):
-        entries = record.get(key) or []
-        lines = [
-            f"• {link(e.get('url'), clip(str(e.get('text', '')), 300))}"
-            for e in entries[:MAX_LIST_SHOWN]
-        ]
-        if len(entries) > MAX_LIST_SHOWN:
-            lines.append(f"+{len(entries) - MAX_LIST_SHOWN} more")
-        blocks.append(_section(f"*{label}*\n" + ("\n".join(lines) if lines else "none")))
-    changed = record.get("changed") or []
-    if changed:
-        lines = [
-            f"• {escape(clip(str(c.get('before')), 200))} → "
-            f"{link(c.get('url'), clip(str(c.get('text')), 200))}"
-            for c in changed[:MAX_LIST_SHOWN]
-        ]
-        blocks.append(_section("*Changed*\n" + "\n".join(lines)))
-    return blocks
 
 
 def _header(text: str) -> dict[str, Any]:
@@ -380,40 +377,129 @@ def _fields(alert: Alert) -> list[dict[str, str]]:
     agency = issuing_agency(record.get("agencies") or [])
     if agency:
         pairs.append(("Agency", agency))
-    pairs += _key_dates(record)
+    pairs += key_dates(alert)
     if record.get("citation"):
         pairs.append(("Citation", str(record["citation"])))
     if record.get("docket_ids"):
-        pairs.append(("Dockets", ", ".join(record["docket_ids"][:5])))
+        pairs.append(("Dockets", ", ".join(str(d) for d in record["docket_ids"][:5])))
     return [
         {"type": "mrkdwn", "text": f"*{label}*\n{clip_escaped(value, MAX_FIELD_TEXT - 60)}"}
         for label, value in pairs[:MAX_FIELDS]
     ]
 
 
-def _links(record: Mapping[str, Any]) -> list[str]:
-    out = []
-    for key, label in (
-        ("html_url", "Document"),
-        ("link", "Read it"),
-        ("pdf_url", "PDF"),
-        ("comment_url", "Comment"),
-    ):
-        if safe_url(record.get(key)):
-            out.append(link(record[key], label))
-    return [" · ".join(out)] if out else []
+def _list_blocks(alert: Alert) -> list[dict[str, Any]]:
+    record = alert.record
+    blocks = []
+    for key, label in (("added", "Added"), ("removed", "Removed")):
+        entries = record.get(key) or []
+        lines = [f"• {link(e.get('url'), clip(str(e.get('text', '')), 300))}" for e in entries]
+        text = _join_within(lines, MAX_SECTION_TEXT - 40, alert.url) if lines else "none"
+        blocks.append(_section(f"*{label}*\n{text}"))
+    changed = record.get("changed") or []
+    if changed:
+        lines = [
+            f"• {escape(clip(str(c.get('before')), 200))} → "
+            f"{link(c.get('url'), clip(str(c.get('text')), 200))}"
+            for c in changed
+        ]
+        blocks.append(
+            _section("*Changed*\n" + _join_within(lines, MAX_SECTION_TEXT - 40, alert.url))
+        )
+    return blocks
 
 
 def fallback_text(alert: Alert) -> str:
-    """The notification and screen-reader text: instrument, title, the dates, the link."""
-    parts = [f"{instrument(alert)} ({EVENT_LABEL[alert.event].lower()}): {alert.title}"]
-    status = status_line(alert)
-    if status:
-        parts.append(status)
-    parts += [f"{label} {value}" for label, value in _key_dates(alert.record)]
-    if alert.url:
-        parts.append(alert.url)
-    return clip(escape(" — ".join(parts)), MAX_FALLBACK_TEXT)
+    """The notification and screen-reader text: instrument, title, status, dates, link."""
+    if alert.event is AlertEvent.BASELINE:
+        text = escape(f"{alert.title}: {alert.note}")
+    else:
+        parts = [f"{header_text(alert)}: {alert.title}"]
+        status = status_line(alert)
+        if status:
+            parts.append(status)
+        parts += [f"{label} {value}" for label, value in key_dates(alert)]
+        if alert.url:
+            parts.append(alert.url)
+        text = escape(" — ".join(parts))
+    if alert.mention:
+        text = f"{alert.mention} {text}"
+    return clip(text, MAX_FALLBACK_TEXT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Several alerts in one message
+
+
+def render_digest(alerts: Sequence[Alert], channel: str) -> SlackMessage:
+    """One message listing a run's alerts for a channel; their details go in its thread."""
+    count = len(alerts)
+    blocks: list[dict[str, Any]] = [_header(f"{count} trade alerts from watcher")]
+    mentions = sorted({a.mention for a in alerts if a.mention})
+    if mentions:
+        blocks.append(_section(" ".join(mentions) + " some of these need a look"))
+    lines = []
+    for alert in alerts:
+        label = f"{header_text(alert)}: {clip(alert.title, 160)}"
+        lines.append(f"• {link(alert.url, label)}")
+    # as many sections as the lines need, within Slack's limits; the thread has everything
+    room = MAX_BLOCKS - len(blocks) - 1
+    section: list[str] = []
+    sections: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in section) + len(line) > MAX_SECTION_TEXT - 60:
+            sections.append("\n".join(section))
+            section = []
+        section.append(line)
+    if section:
+        sections.append("\n".join(section))
+    if len(sections) > room:
+        shown = sum(s.count("\n") + 1 for s in sections[: room - 1])
+        sections = [*sections[: room - 1], f"+{count - shown} more in the thread"]
+    blocks += [_section(s) for s in sections]
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": "Details of each are in this message's thread."}
+            ],
+        }
+    )
+    text = f"{count} trade alerts for {channel}: " + "; ".join(
+        f"{header_text(a)}: {a.title}" for a in alerts
+    )
+    if mentions:
+        text = " ".join(mentions) + " " + escape(text)
+    else:
+        text = escape(text)
+    return SlackMessage(clip(text, MAX_FALLBACK_TEXT), tuple(blocks[:MAX_BLOCKS]))
+
+
+def render_baselines(alerts: Sequence[Alert]) -> SlackMessage:
+    """The first check of several sources in one short message, not one message each."""
+    if len(alerts) == 1:
+        return render_slack(alerts[0])
+    lines = [f"• *{escape(a.label or a.source)}*: {escape(a.note.split(';')[0])}" for a in alerts]
+    blocks = [
+        _header(f"Now watching {len(alerts)} sources"),
+        _section(_join_within(lines, MAX_SECTION_TEXT - 40)),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        "From now on each new or changed item that matches a source's rules is "
+                        "announced here."
+                    ),
+                }
+            ],
+        },
+    ]
+    text = f"Now watching {len(alerts)} sources: " + "; ".join(
+        f"{a.label or a.source}: {a.note.split(';')[0]}" for a in alerts
+    )
+    return SlackMessage(clip(escape(text), MAX_FALLBACK_TEXT), tuple(blocks))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,11 +509,13 @@ def fallback_text(alert: Alert) -> str:
 def render_text(alert: Alert, channel: str | None = None) -> str:
     """A readable block of plain text for one alert."""
     where = f" → {channel}" if channel else ""
-    lines = [f"== {EVENT_LABEL[alert.event].upper()} · {alert.source}{where}"]
+    lines = [f"== {EVENT_LABEL[alert.event].upper()} · {alert.label or alert.source}{where}"]
     if alert.event is AlertEvent.BASELINE:
         lines.append(f"{alert.title}: {alert.note}")
         return "\n".join(lines)
-    lines.append(f"{instrument(alert)}: {alert.title}")
+    if alert.mention:
+        lines.append(f"{alert.mention} this needs a look")
+    lines.append(f"{instrument_name(alert)}: {alert.title}")
     record = alert.record
     status = status_line(alert)
     if status:
@@ -444,25 +532,27 @@ def render_text(alert: Alert, channel: str | None = None) -> str:
         facts.append(agency)
     if facts:
         lines.append("  " + " · ".join(facts))
-    dates = _key_dates(record)
+    dates = key_dates(alert)
     if dates:
         lines.append("  " + " · ".join(f"{label} {value}" for label, value in dates))
     if record.get("citation"):
         lines.append(f"  Citation {record['citation']}")
-    if alert.note:
+    for label, values in fact_lines(alert):
+        lines.append(f"  {label}: {values}")
+    if alert.note and alert.event is not AlertEvent.REMINDER:
         lines.append(f"  {alert.note}")
-    for line in _change_lines(alert.changes):
+    for line in change_lines(alert.changes):
         lines.append(f"  changed: {line}")
     if alert.event is AlertEvent.LIST_CHANGED:
         for key, sign in (("added", "+"), ("removed", "−")):
             for entry in (record.get(key) or [])[:MAX_LIST_SHOWN]:
                 where = f"  {entry['url']}" if entry.get("url") else ""
                 lines.append(f"  {sign} {entry.get('text')}{where}")
-    for url in _unique(record.get(k) for k in ("html_url", "link", "pdf_url")):
+    for url in _unique(record.get(k) for k in ("html_url", "link", "pdf_url", "comment_url")):
         lines.append(f"  {url}")
-    if alert.url and alert.url not in (record.get("html_url"), record.get("pdf_url")):
+    if alert.url and alert.url not in (record.get(k) for k in ("html_url", "link", "pdf_url")):
         lines.append(f"  {alert.url}")
-    lines.append(f"  Why: {_why(alert)}")
+    lines.append(f"  Why: {why(alert)}")
     return "\n".join(lines)
 
 

@@ -10,14 +10,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from watcher.config import Config, SourceConfig
 from watcher.decide import Context, Decision, Related, decide
 from watcher.deliver import DeliveryReport, Poster, drain
+from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
+from watcher.fulltext import TextFetcher
 from watcher.http import Fetcher
 from watcher.lock import RunLock
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
@@ -139,35 +141,35 @@ def _check_all(
     alerts: list[Alert] = []
     if sources:
         memories = {s.name: store.memory(s.name) for s in sources}
-        with (
-            Fetcher(config.http) as fetcher,
-            ThreadPoolExecutor(
+        with Fetcher(config.http) as fetcher:
+            with ThreadPoolExecutor(
                 max_workers=min(config.http.concurrency, len(sources)),
                 thread_name_prefix="check",
-            ) as pool,
-        ):
-            futures = [
-                (source, pool.submit(_fetch, fetcher, source, memories[source.name]))
-                for source in sources
-            ]
-            wait([f for _, f in futures])
-        # Fetching ran concurrently; deciding runs in a fixed order, published Federal
-        # Register sources first, so a document filed for public inspection that published
-        # in the same run is known as published when its departure is judged.
-        for source, future in sorted(futures, key=lambda sf: _settle_order(sf[0])):
-            report, decided = _settle(
-                future,
-                source,
-                memories[source.name],
-                store,
-                config,
-                dry_run=dry_run,
-                now=now(),
-                run_id=run_id,
-            )
-            reports.append(report)
-            alerts += decided
-            _log_source(report)
+            ) as pool:
+                futures = [
+                    (source, pool.submit(_fetch, fetcher, source, memories[source.name]))
+                    for source in sources
+                ]
+                wait([f for _, f in futures])
+            texts = TextFetcher(fetcher)
+            # Fetching ran concurrently; deciding runs in a fixed order, published Federal
+            # Register sources first, so a document filed for public inspection that
+            # published in the same run is known as published when its departure is judged.
+            for source, future in sorted(futures, key=lambda sf: _settle_order(sf[0])):
+                report, decided = _settle(
+                    future,
+                    source,
+                    memories[source.name],
+                    store,
+                    config,
+                    texts,
+                    dry_run=dry_run,
+                    now=now(),
+                    run_id=run_id,
+                )
+                reports.append(report)
+                alerts += decided
+                _log_source(report)
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.name])
 
@@ -209,6 +211,7 @@ def _settle(
     memory: SourceMemory,
     store: Store,
     config: Config,
+    texts: TextFetcher,
     *,
     dry_run: bool,
     now: datetime,
@@ -237,6 +240,7 @@ def _settle(
         previous = store.load_items(source.name, keys)
         context = _context(source, snapshot, previous, store, config, now)
         decision = decide(source, kind, snapshot, previous, baseline=baseline, context=context)
+        decision = replace(decision, alerts=_enrich(decision.alerts, texts, config))
     if not dry_run:
         store.record_check(
             source=source.name,
@@ -260,6 +264,16 @@ def _settle(
         notes=snapshot.notes,
     )
     return report, list(decision.alerts)
+
+
+def _enrich(alerts: Sequence[Alert], texts: TextFetcher, config: Config) -> tuple[Alert, ...]:
+    """Each alert with the trade facts of its document's text, fetched where worth it."""
+    full_text_sources = [s.name for s in config.sources if getattr(s.options, "full_text", False)]
+    out = []
+    for alert in alerts:
+        url = text_url(alert, full_text_sources)
+        out.append(with_facts(alert, texts.text(url) if url else None))
+    return tuple(out)
 
 
 def _context(

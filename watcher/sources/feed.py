@@ -30,6 +30,9 @@ VOLATILE = frozenset({"updated"})
 
 class FeedOptions(KindOptions):
     summary_chars: int = Field(default=2000, ge=0, le=20000)
+    # Fetch a relevant new entry's page for its full text (one request per such entry), so
+    # the alert can show the trade facts the page states.
+    full_text: bool = False
 
 
 def utc_iso(parsed: time.struct_time | None) -> str | None:

@@ -1,0 +1,65 @@
+"""Fetching a document's full text for its trade facts: best effort, never a reason to fail.
+
+One attempt per document, and once a host has failed to answer, no more tries at it in the
+same run: a slow or unreachable text server must not hold up alerts that are ready to go.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from watcher.errors import FetchError
+from watcher.http import Expect, Fetcher
+from watcher.text import INVISIBLE
+
+MAX_DOCUMENTS = 50  # full texts fetched per run, at most
+MAX_CHARS = 400_000  # of a text kept for reading facts
+
+
+class TextFetcher:
+    """Fetches full texts for one run, remembering which hosts failed."""
+
+    def __init__(self, fetcher: Fetcher, budget: int = MAX_DOCUMENTS):
+        self.fetcher = fetcher
+        self.budget = budget
+        self.failed_hosts: set[str] = set()
+        self.failures = 0
+
+    def text(self, url: str) -> str | None:
+        host = urlsplit(url).netloc
+        if not host or host in self.failed_hosts or self.budget <= 0:
+            return None
+        self.budget -= 1
+        try:
+            fetched = self.fetcher.get(url, expect=Expect.TEXT, attempts=1)
+        except FetchError:
+            self.failed_hosts.add(host)
+            self.failures += 1
+            return None
+        return document_text(fetched.content, fetched.content_type)[:MAX_CHARS]
+
+
+def document_text(content: bytes, content_type: str = "") -> str:
+    """Plain text of a document: as is, or the main part of an HTML page."""
+    head = content[:1024].lstrip().lower()
+    if (
+        "html" not in content_type.lower()
+        and not head.startswith((b"<!doctype", b"<html"))
+        and b"<pre" not in head
+    ):
+        return content.decode("utf-8", errors="replace")
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content, "html.parser")
+    for tag in soup(INVISIBLE):
+        tag.decompose()
+    for tag in soup.select("nav, header, footer, [role=navigation]"):
+        tag.decompose()
+    part = (
+        soup.select_one("main")
+        or soup.select_one("article")
+        or soup.select_one("pre")
+        or soup.body
+        or soup
+    )
+    return str(part.get_text("\n"))
