@@ -468,10 +468,9 @@ def render_digest(alerts: Sequence[Alert], channel: str) -> SlackMessage:
     text = f"{count} trade alerts for {channel}: " + "; ".join(
         f"{header_text(a)}: {a.title}" for a in alerts
     )
+    text = escape(text)
     if mentions:
-        text = " ".join(mentions) + " " + escape(text)
-    else:
-        text = escape(text)
+        text = " ".join(mentions) + " " + text
     return SlackMessage(clip(text, MAX_FALLBACK_TEXT), tuple(blocks[:MAX_BLOCKS]))
 
 
