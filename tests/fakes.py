@@ -21,6 +21,8 @@ from urllib.parse import parse_qs
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.slack_limits import violations
+
 TYPE_CODES = {
     "PRESDOCU": "Presidential Document",
     "RULE": "Rule",
@@ -231,6 +233,15 @@ class FakeSlack:
                 )
             return Response(
                 "<html>oops</html>", status=status, headers=headers, content_type="text/html"
+            )
+        problems = violations(payload)
+        if problems:
+            # what Slack answers a message over its limits
+            self.calls.append(SlackCall("refused", payload))
+            error = "msg_too_long" if any("text has" in p for p in problems) else "invalid_blocks"
+            return Response(
+                json.dumps({"ok": False, "error": error, "problems": problems}),
+                content_type="application/json",
             )
         ts = f"1700000000.{next(self._counter):06d}"
         self.calls.append(SlackCall("accepted", payload, ts))

@@ -39,7 +39,13 @@ def test_migrations_run_once_and_are_safe_to_rerun(tmp_path):
     Store.open(tmp_path).close()
     store = Store.open(tmp_path)
     applied = [m.name for m in migrations.applied(store.db)]
-    assert applied == ["m001_initial", "m002_flapping", "m003_thread_index"]
+    assert applied == [
+        "m001_initial",
+        "m002_flapping",
+        "m003_thread_index",
+        "m004_digests",
+        "m005_reminders",
+    ]
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     store.close()
 

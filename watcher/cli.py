@@ -332,6 +332,87 @@ def status_table(rows: Sequence[Any]) -> list[str]:
 
 
 @cli.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="How many alerts to show, newest first.",
+)
+@click.pass_obj
+@_errors_to_exit_codes
+def history(obj: Context, name: str | None, as_json: bool, limit: int) -> None:
+    """What was alerted, when, where (channel and message link) and why, newest first.
+
+    NAME limits it to one configured source.
+    """
+    from watcher.errors import UsageError
+    from watcher.models import Alert
+    from watcher.render import header_text, why
+    from watcher.store import Store
+
+    config = obj.load()
+    if name is not None and name not in config.names:
+        raise UsageError(f"unknown source {name!r}; configured: {', '.join(config.names)}")
+    store = Store.open_readonly(obj.state_dir)
+    try:
+        rows = store.history(name, limit)
+    finally:
+        store.close()
+    entries = []
+    for row in rows:
+        alert = Alert.from_json(row["payload"])
+        entries.append(
+            {
+                "id": row["id"],
+                "source": row["source"],
+                "event": row["event"],
+                "what": header_text(alert),
+                "title": alert.title,
+                "url": alert.url,
+                "channel": row["channel"],
+                "status": row["status"],
+                "created_at": row["created_at"],
+                "sent_at": row["sent_at"],
+                "message": message_link(config.slack.workspace_url, row),
+                "why": why(alert),
+                "matched": list(alert.matched),
+                "last_error": row["last_error"],
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    if not entries:
+        click.echo("nothing alerted yet")
+    for entry in entries:
+        when = entry["sent_at"] or entry["created_at"]
+        click.echo(f"{when}  {entry['status']:<7}  {entry['channel']}  {entry['what']}")
+        click.echo(f"    {entry['title']}")
+        if entry["message"]:
+            click.echo(f"    message: {entry['message']}")
+        if entry["url"]:
+            click.echo(f"    {entry['url']}")
+        click.echo(f"    why: {entry['why']}")
+        if entry["last_error"] and entry["status"] != "sent":
+            click.echo(f"    last error: {entry['last_error']}")
+
+
+def message_link(workspace_url: str | None, row: dict[str, Any]) -> str | None:
+    """A link to the Slack message, or where it is when the workspace address is unknown."""
+    channel, ts = row.get("slack_channel"), row.get("slack_ts")
+    if not channel or not ts:
+        return None
+    if not workspace_url:
+        return f"{channel} at ts {ts}"
+    link = f"{workspace_url}/archives/{channel}/p{ts.replace('.', '')}"
+    thread = row.get("thread_ts")
+    return f"{link}?thread_ts={thread}&cid={channel}" if thread else link
+
+
+@cli.command()
 @click.pass_obj
 @_errors_to_exit_codes
 def validate(obj: Context) -> None:

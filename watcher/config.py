@@ -29,6 +29,8 @@ from watcher import HOMEPAGE, __version__
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
 from watcher.match import Rule, RuleSet, compile_phrases, normalise_type
+from watcher.models import AlertEvent
+from watcher.routing import Route, slack_mention
 
 # ---------------------------------------------------------------------------------------------
 # Settings handed to the rest of the program
@@ -52,7 +54,13 @@ class HttpSettings:
 
 @dataclass(frozen=True)
 class SlackSettings:
+    """Where alerts go and how they are grouped."""
+
     channel: str
+    routes: tuple[Route, ...] = ()
+    digest_threshold: int = 5  # more alerts than this for one channel in one run: a digest
+    reminders: tuple[int, ...] = (7, 1)  # days before a comment deadline or effective date
+    workspace_url: str | None = None  # https://acme.slack.com, for message links in history
 
 
 @dataclass(frozen=True)
@@ -173,8 +181,80 @@ class SourceModel(_Strict):
         return value
 
 
+class RouteWhenModel(_Strict):
+    source: PhraseList = []
+    kind: PhraseList = []
+    instrument: PhraseList = []
+    event: PhraseList = []
+    matched: PhraseList = []
+    special_filing: bool | None = None
+
+    @field_validator("event")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        known = {e.value for e in AlertEvent if e is not AlertEvent.BASELINE}
+        for event in value:
+            if event not in known:
+                raise ValueError(f"unknown event {event!r}; known: {', '.join(sorted(known))}")
+        return value
+
+    @field_validator("matched")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        compile_phrases(value)
+        return value
+
+
+class RouteModel(_Strict):
+    when: RouteWhenModel = RouteWhenModel()
+    channel: str | None = Field(default=None, min_length=1)
+    mention: str | None = None
+
+    @field_validator("mention")
+    @classmethod
+    def _mention(cls, value: str | None) -> str | None:
+        return slack_mention(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> RouteModel:
+        if self.channel is None and self.mention is None:
+            raise ValueError("a route needs a channel, a mention, or both")
+        return self
+
+    def compile(self) -> Route:
+        when = self.when
+        return Route(
+            sources=frozenset(when.source),
+            kinds=frozenset(when.kind),
+            instruments=frozenset(i.strip().casefold() for i in when.instrument),
+            events=frozenset(AlertEvent(e) for e in when.event),
+            matched=compile_phrases(when.matched),
+            special_filing=when.special_filing,
+            channel=self.channel,
+            mention=self.mention,
+        )
+
+
 class SlackModel(_Strict):
     channel: str = Field(min_length=1)
+    routes: list[RouteModel] = []
+    digest_threshold: int = Field(default=SlackSettings.digest_threshold, ge=1, le=1000)
+    reminders: list[int] = Field(default=list(SlackSettings.reminders), max_length=10)
+    workspace_url: str | None = None
+
+    @field_validator("reminders")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if any(not 0 <= d <= 365 for d in value):
+            raise ValueError("reminder days must be between 0 and 365")
+        return sorted(set(value), reverse=True)
+
+    @field_validator("workspace_url")
+    @classmethod
+    def _workspace(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme != "https":
+            raise ValueError("workspace_url is your Slack address, e.g. https://acme.slack.com")
+        return value.rstrip("/") if value else value
 
 
 class HttpModel(_Strict):
@@ -263,11 +343,26 @@ def parse_config(text: str, path: Path) -> Config:
             if source is not None:
                 sources.append(source)
 
+    if top is not None:
+        names = {s.name for s in sources} | {
+            str(r.get("name")) for r in raw_sources or [] if isinstance(r, dict)
+        }
+        for index, route_model in enumerate(top.slack.routes):
+            for name in route_model.when.source:
+                if name not in names:
+                    where = locate(("slack", "routes", index, "when", "source"))
+                    problems.append(Problem(where, f"no source is named {name!r}"))
     if problems or top is None:
         raise ConfigError(problems)
     return Config(
         path=path,
-        slack=SlackSettings(channel=top.slack.channel),
+        slack=SlackSettings(
+            channel=top.slack.channel,
+            routes=tuple(r.compile() for r in top.slack.routes),
+            digest_threshold=top.slack.digest_threshold,
+            reminders=tuple(top.slack.reminders),
+            workspace_url=top.slack.workspace_url,
+        ),
         http=_http_settings(top.http),
         sources=tuple(sources),
     )

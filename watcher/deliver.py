@@ -5,6 +5,13 @@ answer, so the only window for a double post is between Slack accepting a messag
 commit. Transient failures (rate limits after slack-sdk's own retries, 5xx, network errors)
 leave the alert pending for the next run and stop this drain, since Slack is evidently not
 taking messages; permanent ones (a bad token, a missing channel) mark it failed with the reason.
+
+On Slack, a run's first checks of several sources are one message per channel; more top-level
+alerts for a channel than `slack.digest_threshold` become one digest listing them all, with
+each alert's details in the digest's thread (the digest is recorded before it is posted, so a
+run killed half-way finishes the same thread next time). An update about something already
+posted is a reply in its thread, broadcast to the channel when it matters (a publication, a
+withdrawal, a correction).
 """
 
 from __future__ import annotations
@@ -14,12 +21,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol, TextIO
 
 from watcher.errors import DeliveryError
 from watcher.models import Alert, AlertEvent
-from watcher.render import SlackMessage, render_slack, render_text
-from watcher.store import Store
+from watcher.render import (
+    SlackMessage,
+    render_baselines,
+    render_digest,
+    render_slack,
+    render_text,
+)
+from watcher.store import OutboxEntry, Store
 
 log = logging.getLogger(__name__)
 
@@ -63,30 +77,43 @@ class Posted:
 
 
 class Poster(Protocol):
-    """Something that can publish one alert."""
+    """Something that can publish alerts."""
 
     name: str
+    threads: bool  # can reply in threads (and so can group alerts under a digest)
 
-    def post(self, alert: Alert, *, thread: tuple[str, str] | None) -> Posted: ...
+    def post_alert(
+        self, alert: Alert, *, thread: tuple[str, str] | None, broadcast: bool = False
+    ) -> Posted: ...
+
+    def post_message(self, channel: str, message: SlackMessage) -> Posted: ...
 
 
 class StdoutPoster:
     """The embedded default: with no Slack token, alerts are printed for a person to read."""
 
     name = "stdout"
+    threads = False
 
     def __init__(self, out: TextIO | None = None):
         self.out = out or sys.stdout
 
-    def post(self, alert: Alert, *, thread: tuple[str, str] | None) -> Posted:
+    def post_alert(
+        self, alert: Alert, *, thread: tuple[str, str] | None, broadcast: bool = False
+    ) -> Posted:
         print(render_text(alert, alert.channel), file=self.out, end="\n\n", flush=True)
+        return Posted(None, None)
+
+    def post_message(self, channel: str, message: SlackMessage) -> Posted:
+        print(message.text, file=self.out, end="\n\n", flush=True)
         return Posted(None, None)
 
 
 class SlackPoster:
-    """chat.postMessage through slack-sdk's WebClient, with its rate-limit retry handler."""
+    """chat.postMessage through slack-sdk's WebClient, with its retry handlers on."""
 
     name = "slack"
+    threads = True
 
     def __init__(
         self,
@@ -118,18 +145,27 @@ class SlackPoster:
         logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)
         self.render = render
 
-    def post(self, alert: Alert, *, thread: tuple[str, str] | None) -> Posted:
+    def post_alert(
+        self, alert: Alert, *, thread: tuple[str, str] | None, broadcast: bool = False
+    ) -> Posted:
+        channel = thread[0] if thread else alert.channel
+        return self._post(channel, self.render(alert), thread[1] if thread else None, broadcast)
+
+    def post_message(self, channel: str, message: SlackMessage) -> Posted:
+        return self._post(channel, message, None, False)
+
+    def _post(
+        self, channel: str, message: SlackMessage, thread_ts: str | None, broadcast: bool
+    ) -> Posted:
         from slack_sdk.errors import SlackApiError, SlackClientError
 
-        message = self.render(alert)
-        channel = thread[0] if thread else alert.channel
         try:
             response = self.client.chat_postMessage(
                 channel=channel,
                 text=message.text,
                 blocks=[dict(b) for b in message.blocks],
-                thread_ts=thread[1] if thread else None,
-                reply_broadcast=True if thread and alert.event in BROADCAST else None,
+                thread_ts=thread_ts,
+                reply_broadcast=True if thread_ts and broadcast else None,
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -167,36 +203,150 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0  # permanently refused this drain
     pending: int = 0  # still waiting after this drain
+    digests: int = 0  # digest messages posted this drain
     errors: tuple[str, ...] = ()
 
 
-def drain(store: Store, poster: Poster, *, now: Callable[[], datetime]) -> DeliveryReport:
-    """Deliver every pending alert, oldest first; see the module docstring for failures."""
-    sent = failed = 0
-    errors: list[str] = []
-    entries = store.pending()
-    for index, entry in enumerate(entries):
-        alert = entry.alert
-        thread = None
-        if alert.thread_key and poster.name == "slack":
-            thread = store.thread_root(alert.thread_key, alert.channel)
+class _Stop(Exception):
+    """Slack is not taking messages now; the rest waits for the next run."""
+
+
+class _Drain:
+    """One pass over the outbox. See the module docstring for the rules."""
+
+    def __init__(
+        self, store: Store, poster: Poster, now: Callable[[], datetime], digest_threshold: int
+    ):
+        self.store = store
+        self.poster = poster
+        self.now = now
+        self.threshold = digest_threshold
+        self.sent = self.failed = self.digests = 0
+        self.errors: list[str] = []
+
+    def run(self) -> DeliveryReport:
         try:
-            posted = poster.post(alert, thread=thread)
-        except DeliveryError as exc:
-            store.mark_attempt(entry.id, now=now(), error=str(exc), permanent=exc.permanent)
-            if exc.permanent:
-                failed += 1
-                errors.append(f"alert {entry.id} ({alert.source}) failed for good: {exc}")
+            entries = self.store.pending()
+            if self.poster.threads:
+                entries = self._baselines(entries)
+                self._group_into_digests(entries)
+                entries = self.store.pending()
+                for digest_id in sorted({e.digest_id for e in entries if e.digest_id}):
+                    self._digest(digest_id, [e for e in entries if e.digest_id == digest_id])
+                entries = [e for e in self.store.pending() if e.digest_id is None]
+            for entry in entries:
+                self._one(entry)
+        except _Stop:
+            pass
+        pending = len(self.store.pending())
+        return DeliveryReport(self.sent, self.failed, pending, self.digests, tuple(self.errors))
+
+    # -- the pieces -----------------------------------------------------------------------
+
+    def _baselines(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
+        """Several sources' first checks for one channel become one message."""
+        groups: dict[str, list[OutboxEntry]] = {}
+        for entry in entries:
+            if entry.alert.event is AlertEvent.BASELINE and entry.digest_id is None:
+                groups.setdefault(entry.alert.channel, []).append(entry)
+        merged = {e.id for group in groups.values() if len(group) > 1 for e in group}
+        for channel, group in groups.items():
+            if len(group) > 1:
+                message = render_baselines([e.alert for e in group])
+                self._post_many(group, partial(self.poster.post_message, channel, message))
+        return [e for e in entries if e.id not in merged]
+
+    def _group_into_digests(self, entries: list[OutboxEntry]) -> None:
+        """More top-level alerts for a channel than the threshold: one digest lists them."""
+        by_channel: dict[str, list[OutboxEntry]] = {}
+        for entry in entries:
+            alert = entry.alert
+            if entry.digest_id is not None or alert.event is AlertEvent.BASELINE:
                 continue
-            errors.append(f"alert {entry.id} ({alert.source}) left pending: {exc}")
-            remaining = len(entries) - index
-            return DeliveryReport(sent, failed, remaining, tuple(errors))
-        store.mark_sent(
-            entry.id,
-            now=now(),
-            slack_channel=posted.channel,
-            ts=posted.ts,
+            if alert.thread_key and self.store.thread_root(alert.thread_key, alert.channel):
+                continue  # an update in a thread of its own, not news for the digest
+            by_channel.setdefault(alert.channel, []).append(entry)
+        for channel, group in by_channel.items():
+            if len(group) > self.threshold:
+                self.store.create_digest(channel, [e.id for e in group], self.now())
+
+    def _digest(self, digest_id: int, members: list[OutboxEntry]) -> None:
+        digest = self.store.digest(digest_id)
+        if digest.status == "pending":
+            message = render_digest([e.alert for e in members], digest.channel)
+            try:
+                posted = self.poster.post_message(digest.channel, message)
+            except DeliveryError as exc:
+                if exc.permanent:
+                    self.store.mark_digest_failed(digest_id, str(exc))
+                    self.errors.append(f"digest for {digest.channel} refused: {exc}")
+                    return
+                for entry in members:
+                    self.store.mark_attempt(
+                        entry.id, now=self.now(), error=str(exc), permanent=False
+                    )
+                self.errors.append(f"digest for {digest.channel} left pending: {exc}")
+                raise _Stop from None
+            self.store.mark_digest_sent(
+                digest_id, now=self.now(), slack_channel=posted.channel, ts=posted.ts
+            )
+            self.digests += 1
+            digest = self.store.digest(digest_id)
+        thread = (digest.slack_channel or digest.channel, digest.slack_ts or "")
+        for entry in members:
+            self._one(entry, thread=thread)
+
+    def _one(self, entry: OutboxEntry, thread: tuple[str, str] | None = None) -> None:
+        alert = entry.alert
+        broadcast = False
+        if thread is None and alert.thread_key and self.poster.threads:
+            thread = self.store.thread_root(alert.thread_key, alert.channel)
+            broadcast = alert.event in BROADCAST
+        self._post_many(
+            [entry],
+            lambda: self.poster.post_alert(alert, thread=thread, broadcast=broadcast),
             thread_ts=thread[1] if thread else None,
         )
-        sent += 1
-    return DeliveryReport(sent, failed, 0, tuple(errors))
+
+    def _post_many(
+        self,
+        entries: list[OutboxEntry],
+        post: Callable[[], Posted],
+        thread_ts: str | None = None,
+    ) -> None:
+        """Post once for these entries; record the outcome on each of them."""
+        try:
+            posted = post()
+        except DeliveryError as exc:
+            for entry in entries:
+                self.store.mark_attempt(
+                    entry.id, now=self.now(), error=str(exc), permanent=exc.permanent
+                )
+            names = ", ".join(sorted({e.alert.source for e in entries}))
+            ids = ", ".join(str(e.id) for e in entries)
+            if exc.permanent:
+                self.failed += len(entries)
+                self.errors.append(f"alert {ids} ({names}) failed for good: {exc}")
+                return
+            self.errors.append(f"alert {ids} ({names}) left pending: {exc}")
+            raise _Stop from None
+        for entry in entries:
+            self.store.mark_sent(
+                entry.id,
+                now=self.now(),
+                slack_channel=posted.channel,
+                ts=posted.ts,
+                thread_ts=thread_ts,
+            )
+        self.sent += len(entries)
+
+
+def drain(
+    store: Store,
+    poster: Poster,
+    *,
+    now: Callable[[], datetime],
+    digest_threshold: int = 5,
+) -> DeliveryReport:
+    """Deliver every pending alert, oldest first; see the module docstring for failures."""
+    return _Drain(store, poster, now, digest_threshold).run()

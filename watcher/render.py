@@ -137,13 +137,13 @@ def link(url: Any, label: str) -> str:
     return f"<{target}|{shown}>" if target else shown
 
 
-def _join_within(lines: Sequence[str], limit: int, more_url: Any = None) -> str:
+def _join_within(lines: Sequence[str], limit: int, more_url: Any = None, noun: str = "") -> str:
     """Lines joined up to `limit` characters; the rest summarised as "+N more"."""
     out: list[str] = []
     used = 0
     for index, line in enumerate(lines):
         rest = len(lines) - index
-        tail = f"\n+{rest} more" + (f" ({link(more_url, 'see all')})" if more_url else "")
+        tail = f"\n+{rest} more{noun}" + (f" ({link(more_url, 'see all')})" if more_url else "")
         if used + len(line) + 1 + len(tail) > limit:
             out.append(tail.strip())
             break
@@ -208,10 +208,12 @@ def bounded(values: Sequence[str], limit: int = MAX_LIST_SHOWN) -> str:
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
 
-def change_lines(changes: Sequence[FieldChange]) -> list[str]:
+def change_lines(
+    changes: Sequence[FieldChange], limit: int | None = MAX_CHANGES_SHOWN
+) -> list[str]:
     """What changed, field by field; list fields as what they gained and lost."""
     lines: list[str] = []
-    for change in changes[:MAX_CHANGES_SHOWN]:
+    for change in changes[:limit]:
         label = FIELD_LABEL.get(change.field, change.field.replace("_", " ").capitalize())
         if isinstance(change.before, list) and isinstance(change.after, list):
             added, removed = set_difference(change.before, change.after)
@@ -227,8 +229,8 @@ def change_lines(changes: Sequence[FieldChange]) -> list[str]:
         before = clip(_describe_value(change.before), 300)
         after = clip(_describe_value(change.after), 300)
         lines.append(f"{label}: {before} → {after}")
-    if len(changes) > MAX_CHANGES_SHOWN:
-        lines.append(f"+{len(changes) - MAX_CHANGES_SHOWN} more fields changed")
+    if limit is not None and len(changes) > limit:
+        lines.append(f"+{len(changes) - limit} more fields changed")
     return lines
 
 
@@ -338,8 +340,8 @@ def render_slack(alert: Alert) -> SlackMessage:
         lines = [f"*{label}:* {escape(values)}" for label, values in facts]
         blocks.append(_section("\n".join(lines)))
     if alert.changes:
-        lines = [f"• {escape(line)}" for line in change_lines(alert.changes)]
-        text = _join_within(lines, MAX_SECTION_TEXT - 40, alert.url)
+        lines = [f"• {escape(line)}" for line in change_lines(alert.changes, limit=None)]
+        text = _join_within(lines, MAX_SECTION_TEXT - 60, alert.url, " changes")
         blocks.append(_section(f"*What changed*\n{text}"))
     if alert.event is AlertEvent.LIST_CHANGED:
         blocks += _list_blocks(alert)

@@ -6,16 +6,18 @@ state happen in the calling thread, one source at a time, each in its own transa
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from watcher.config import Config, SourceConfig
-from watcher.decide import Context, Decision, Related, decide
+from watcher.decide import Context, Decision, Related, decide, thread_key
 from watcher.deliver import DeliveryReport, Poster, drain
 from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
@@ -23,6 +25,9 @@ from watcher.fulltext import TextFetcher
 from watcher.http import Fetcher
 from watcher.lock import RunLock
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
+from watcher.reminders import DEADLINES, Deadline, reminder_alert
+from watcher.reminders import due as due_reminders
+from watcher.routing import route
 from watcher.schedule import is_due
 from watcher.sources import REGISTRY
 from watcher.sources.base import Role
@@ -172,10 +177,11 @@ def _check_all(
                 _log_source(report)
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.name])
+    alerts += _reminders(config, store, now(), dry_run=dry_run)
 
     delivery = None
     if not dry_run and poster is not None:
-        delivery = drain(store, poster, now=now)
+        delivery = drain(store, poster, now=now, digest_threshold=config.slack.digest_threshold)
     outcome = RunReport(
         sources=tuple(reports),
         delivery=delivery,
@@ -240,7 +246,8 @@ def _settle(
         previous = store.load_items(source.name, keys)
         context = _context(source, snapshot, previous, store, config, now)
         decision = decide(source, kind, snapshot, previous, baseline=baseline, context=context)
-        decision = replace(decision, alerts=_enrich(decision.alerts, texts, config))
+        alerts = _enrich(decision.alerts, texts, config)
+        decision = replace(decision, alerts=tuple(route(a, config.slack.routes) for a in alerts))
     if not dry_run:
         store.record_check(
             source=source.name,
@@ -264,6 +271,57 @@ def _settle(
         notes=snapshot.notes,
     )
     return report, list(decision.alerts)
+
+
+def _reminders(config: Config, store: Store, now: datetime, *, dry_run: bool) -> list[Alert]:
+    """Queue the deadline reminders due today, each once."""
+    if not config.slack.reminders:
+        return []
+    today = now.date()
+    queued: list[tuple[Alert, list[tuple[str, str, str, str, int]]]] = []
+    for source in config.sources:
+        kind = REGISTRY[source.kind]
+        deadlines = []
+        for row in store.deadline_rows(source.name, today.isoformat()):
+            record = json.loads(row["record"])
+            for deadline_field in DEADLINES:
+                due_on = _date(record.get(deadline_field))
+                if due_on is None or due_on < today:
+                    continue
+                deadlines.append(
+                    Deadline(
+                        source=source.name,
+                        source_kind=source.kind,
+                        channel=source.channel,
+                        key=row["key"],
+                        title=row["title"] or "",
+                        url=row["url"],
+                        record=record,
+                        field=deadline_field,
+                        due=due_on,
+                        thread_key=thread_key(kind, source.name, row["key"]),
+                        label=source.label,
+                    )
+                )
+        if not deadlines:
+            continue
+        for reminder in due_reminders(
+            deadlines, store.reminders_done(source.name), today, config.slack.reminders
+        ):
+            alert = route(reminder_alert(reminder, today), config.slack.routes)
+            d = reminder.deadline
+            settled = [(d.source, d.key, d.field, d.due.isoformat(), o) for o in reminder.covers]
+            queued.append((alert, settled))
+    if queued and not dry_run:
+        store.record_reminders(queued, now)
+    return [alert for alert, _ in queued]
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _enrich(alerts: Sequence[Alert], texts: TextFetcher, config: Config) -> tuple[Alert, ...]:

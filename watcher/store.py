@@ -120,6 +120,53 @@ def m003_thread_index(db: Database) -> None:
     db.table("alerts").create_index(["thread_key", "channel"], if_not_exists=True)
 
 
+@migrations()
+def m004_digests(db: Database) -> None:
+    db.table("digests").create(
+        {
+            "id": int,
+            "channel": str,
+            "status": str,  # pending | sent | failed
+            "size": int,
+            "created_at": str,
+            "sent_at": str,
+            "slack_channel": str,
+            "slack_ts": str,
+            "last_error": str,
+        },
+        pk="id",
+        not_null={"channel", "status"},
+    )
+    db.table("alerts").add_column("digest_id", int)
+
+
+@migrations()
+def m005_reminders(db: Database) -> None:
+    db.table("reminders").create(
+        {
+            "source": str,
+            "item_key": str,
+            "field": str,
+            "due": str,
+            "days_before": int,
+            "alert_id": int,
+            "created_at": str,
+        },
+        pk=("source", "item_key", "field", "due", "days_before"),
+    )
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A message listing several alerts; the alerts themselves go in its thread."""
+
+    id: int
+    channel: str
+    status: str
+    slack_channel: str | None
+    slack_ts: str | None
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
     """An alert waiting in (or taken from) the outbox."""
@@ -129,6 +176,7 @@ class OutboxEntry:
     attempts: int
     status: str
     created_at: str
+    digest_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -398,6 +446,7 @@ class Store:
                 attempts=row["attempts"],
                 status=row["status"],
                 created_at=row["created_at"],
+                digest_id=row["digest_id"],
             )
             for row in rows
         ]
@@ -429,18 +478,117 @@ class Store:
             )
 
     def thread_root(self, thread_key: str, channel: str) -> tuple[str, str] | None:
-        """(Slack channel ID, ts) of the first top-level message of a story in a channel."""
+        """(Slack channel ID, thread ts) of the thread a story's first message is in."""
         rows = list(
             self._query(
-                "select slack_channel, slack_ts from alerts where thread_key = ? and "
-                "channel = ? and status = 'sent' and slack_ts is not null and thread_ts is null "
-                "order by id limit 1",
+                "select slack_channel, coalesce(thread_ts, slack_ts) as root from alerts "
+                "where thread_key = ? and channel = ? and status = 'sent' and "
+                "slack_ts is not null order by id limit 1",
                 [thread_key, channel],
             )
         )
         if not rows:
             return None
-        return rows[0]["slack_channel"], rows[0]["slack_ts"]
+        return rows[0]["slack_channel"], rows[0]["root"]
+
+    # -- reminders ------------------------------------------------------------------------
+
+    def deadline_rows(self, source: str, today: str) -> list[dict[str, Any]]:
+        """Relevant items of a source with a comment deadline or effective date to come."""
+        return list(
+            self._query(
+                "select key, title, url, record from items where source = ? and relevant = 1 "
+                "and removed_at is null and ("
+                "json_extract(record, '$.comments_close_on') >= ? or "
+                "json_extract(record, '$.effective_on') >= ?)",
+                [source, today, today],
+            )
+        )
+
+    def reminders_done(self, source: str) -> set[tuple[str, str, str, str, int]]:
+        rows = self._query("select * from reminders where source = ?", [source])
+        return {(r["source"], r["item_key"], r["field"], r["due"], r["days_before"]) for r in rows}
+
+    def record_reminders(
+        self, reminders: list[tuple[Alert, list[tuple[str, str, str, str, int]]]], now: datetime
+    ) -> None:
+        """Queue reminder alerts and remember which offsets they settle, in one transaction."""
+        stamp = iso(now)
+        with self.db.atomic():
+            for alert, settled in reminders:
+                alert_id = self._enqueue(alert, None, stamp)
+                for source, key, field, due, days in settled:
+                    self.db.table("reminders").insert(
+                        {
+                            "source": source,
+                            "item_key": key,
+                            "field": field,
+                            "due": due,
+                            "days_before": days,
+                            "alert_id": alert_id,
+                            "created_at": stamp,
+                        },
+                        replace=True,
+                    )
+
+    # -- history --------------------------------------------------------------------------
+
+    def history(self, source: str | None, limit: int) -> list[dict[str, Any]]:
+        where = "where source = ?" if source else ""
+        params: list[Any] = [source] if source else []
+        return list(
+            self._query(
+                f"select id, source, event, channel, status, created_at, sent_at, slack_channel, "
+                f"slack_ts, thread_ts, attempts, last_error, payload from alerts {where} "
+                f"order by id desc limit ?",
+                [*params, limit],
+            )
+        )
+
+    # -- digests --------------------------------------------------------------------------
+
+    def create_digest(self, channel: str, alert_ids: Iterable[int], now: datetime) -> int:
+        """Group pending alerts under a digest not posted yet, in one transaction."""
+        ids = list(alert_ids)
+        with self.db.atomic():
+            table = self.db.table("digests")
+            table.insert(
+                {"channel": channel, "status": "pending", "size": len(ids), "created_at": iso(now)}
+            )
+            digest_id = int(cast(int, table.last_pk))
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                self.db.execute(
+                    f"update alerts set digest_id = ? where id in ({','.join('?' * len(chunk))})",
+                    [digest_id, *chunk],
+                )
+        return digest_id
+
+    def digest(self, digest_id: int) -> Digest:
+        row = next(iter(self._query("select * from digests where id = ?", [digest_id])))
+        return Digest(
+            row["id"], row["channel"], row["status"], row["slack_channel"], row["slack_ts"]
+        )
+
+    def mark_digest_sent(
+        self, digest_id: int, *, now: datetime, slack_channel: str | None, ts: str | None
+    ) -> None:
+        with self.db.atomic():
+            self.db.table("digests").update(
+                digest_id,
+                {
+                    "status": "sent",
+                    "sent_at": iso(now),
+                    "slack_channel": slack_channel,
+                    "slack_ts": ts,
+                },
+            )
+
+    def mark_digest_failed(self, digest_id: int, error: str) -> None:
+        """Slack refused the digest for good: its alerts go out one by one instead."""
+        with self.db.atomic():
+            self.db.table("digests").update(digest_id, {"status": "failed", "last_error": error})
+            self.db.execute("update alerts set digest_id = null where digest_id = ?", [digest_id])
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self._query("select status, count(*) as n from alerts group by status")
