@@ -18,18 +18,18 @@ from watcher.sources.federal_register import normalise_document
 
 def alert_for(doc: dict, event: AlertEvent = AlertEvent.NEW, **extra) -> Alert:
     item = normalise_document(doc)
-    values = dict(
-        source="federal-register",
-        source_kind="federal_register",
-        event=event,
-        channel="#trade",
-        title=item.title,
-        item_key=item.key,
-        url=item.url,
-        record=item.record,
-        matched=("adjusting imports",),
-        label="Federal Register",
-    )
+    values = {
+        "source": "federal-register",
+        "source_kind": "federal_register",
+        "event": event,
+        "channel": "#trade",
+        "title": item.title,
+        "item_key": item.key,
+        "url": item.url,
+        "record": item.record,
+        "matched": ("adjusting imports",),
+        "label": "Federal Register",
+    }
     values.update(extra)
     return Alert(**values)
 
