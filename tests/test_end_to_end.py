@@ -268,7 +268,7 @@ def test_a_changed_document_is_reported_field_by_field_in_its_thread(workspace, 
     update = slack.messages[-1]
     assert update["thread_ts"] == slack.ts_of("Adjusting Imports of Copper")
     what_changed = next(b for b in update["blocks"] if "What changed" in json.dumps(b))
-    assert "Effective: (none) → 2025-08-01" in what_changed["text"]["text"]
+    assert "Effective: (none) → Aug 1, 2025" in what_changed["text"]["text"]
     assert "page_views" not in json.dumps(update)
 
 

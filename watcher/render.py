@@ -73,6 +73,10 @@ FIELD_LABEL = {
     "lines": "Lines",
 }
 
+DATE_FIELDS = frozenset(
+    {"publication_date", "signing_date", "effective_on", "comments_close_on", "published"}
+)
+
 FACT_LABEL = (
     ("proclamations", "Proclamations cited"),
     ("executive_orders", "Executive orders cited"),
@@ -172,9 +176,10 @@ def key_dates(alert: Alert) -> list[tuple[str, str]]:
     record = alert.record
     signed = record.get("signing_date") or alert.facts.get("signed")
     out = []
+    publishes = "Publishes" if alert.event is AlertEvent.FILED else "Published"
     for label, value in (
         ("Signed", signed),
-        ("Published", record.get("publication_date") or record.get("published")),
+        (publishes, record.get("publication_date") or record.get("published")),
         ("Effective", record.get("effective_on")),
         ("Comments close", record.get("comments_close_on")),
     ):
@@ -226,8 +231,12 @@ def change_lines(
             else:
                 lines.append(f"{label}: added: {bounded(added)}; removed: {bounded(removed)}")
             continue
-        before = clip(_describe_value(change.before), 300)
-        after = clip(_describe_value(change.after), 300)
+        if change.field in DATE_FIELDS:
+            before = format_date(change.before) or "(none)"
+            after = format_date(change.after) or "(none)"
+        else:
+            before = clip(_describe_value(change.before), 300)
+            after = clip(_describe_value(change.after), 300)
         lines.append(f"{label}: {before} → {after}")
     if limit is not None and len(changes) > limit:
         lines.append(f"+{len(changes) - limit} more fields changed")
@@ -420,7 +429,11 @@ def fallback_text(alert: Alert) -> str:
         status = status_line(alert)
         if status:
             parts.append(status)
-        parts += [f"{label} {value}" for label, value in key_dates(alert)]
+        parts += [
+            f"{label} {value}"
+            for label, value in key_dates(alert)
+            if not (status and value in status)
+        ]
         if alert.url:
             parts.append(alert.url)
         text = escape(" — ".join(parts))
@@ -442,7 +455,8 @@ def render_digest(alerts: Sequence[Alert], channel: str) -> SlackMessage:
         blocks.append(_section(" ".join(mentions) + " some of these need a look"))
     lines = []
     for alert in alerts:
-        label = f"{header_text(alert)}: {clip(alert.title, 160)}"
+        what = status_line(alert) if alert.event is AlertEvent.LIST_CHANGED else alert.title
+        label = f"{header_text(alert)}: {clip(what or alert.title, 160)}"
         lines.append(f"• {link(alert.url, label)}")
     # as many sections as the lines need, within Slack's limits; the thread has everything
     room = MAX_BLOCKS - len(blocks) - 1
