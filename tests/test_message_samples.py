@@ -1,6 +1,8 @@
 """Sample messages, saved in docs/messages/ as Block Kit payloads a person can paste into
-Slack's Block Kit Builder to see them as the channel will. This test fails when the renderer
-changes and the samples were not regenerated: `WATCHER_UPDATE_SAMPLES=1 pytest tests/test_message_samples.py`."""
+Slack's Block Kit Builder to see them as the channel will.
+
+This test fails when the renderer changes and the samples were not regenerated:
+`WATCHER_UPDATE_SAMPLES=1 pytest tests/test_message_samples.py`."""
 
 from __future__ import annotations
 
