@@ -45,6 +45,7 @@ def test_migrations_run_once_and_are_safe_to_rerun(tmp_path):
         "m003_thread_index",
         "m004_digests",
         "m005_reminders",
+        "m006_health",
     ]
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     store.close()

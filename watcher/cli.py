@@ -101,11 +101,15 @@ def cli(ctx: click.Context, config_path: Path, state_dir: Path, verbose: int) ->
     Alerts go to Slack when SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_FILE) is set, and to standard
     output otherwise. SLACK_API_URL points the Slack client at another Web API base URL.
     """
+    from watcher.secrets import RedactingFilter
+
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     if verbose:
         logging.getLogger("watcher").setLevel(logging.DEBUG)
     if verbose > 1:
@@ -176,6 +180,7 @@ def _execute(
     from watcher.deliver import Poster, SlackPoster, StdoutPoster
     from watcher.render import render_text
     from watcher.runner import run as run_pipeline
+    from watcher.stopping import stop_on_signals
 
     poster: Poster | None = None
     if not dry_run:
@@ -184,15 +189,22 @@ def _execute(
             poster = SlackPoster(token, base_url=os.environ.get("SLACK_API_URL") or None)
         else:
             poster = StdoutPoster()
-    report = run_pipeline(
-        config, obj.state_dir, names=names, dry_run=dry_run, poster=poster, command=command
-    )
+    with stop_on_signals():
+        report = run_pipeline(
+            config, obj.state_dir, names=names, dry_run=dry_run, poster=poster, command=command
+        )
     if report.busy:
         holder = f" (pid {report.holder})" if report.holder else ""
         click.echo(f"another run is in progress{holder}; nothing done", err=True)
         sys.exit(EXIT_OK)
     for line in summary_lines(report):
         click.echo(line, err=True)
+    if report.stopped:
+        click.echo(
+            f"stopped by {report.stopped} after finishing the step in progress; "
+            "what was not done waits for the next run",
+            err=True,
+        )
     if dry_run:
         for alert in report.alerts:
             click.echo(render_text(alert, alert.channel) + "\n")

@@ -61,6 +61,16 @@ class SlackSettings:
     digest_threshold: int = 5  # more alerts than this for one channel in one run: a digest
     reminders: tuple[int, ...] = (7, 1)  # days before a comment deadline or effective date
     workspace_url: str | None = None  # https://acme.slack.com, for message links in history
+    ops_channel: str | None = None  # where health notices go (default: channel)
+
+    @property
+    def operations(self) -> str:
+        return self.ops_channel or self.channel
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    failures_before_notice: int = 3
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,7 @@ class SourceConfig:
     every: timedelta | None = None
     enabled: bool = True
     label: str | None = None  # a human name for messages ("USGS critical minerals list")
+    expect: timedelta | None = None  # a notice when nothing changed for this long
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,7 @@ class Config:
     slack: SlackSettings
     http: HttpSettings
     sources: tuple[SourceConfig, ...] = field(default_factory=tuple)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -160,6 +172,7 @@ class SourceModel(_Strict):
     url: str
     label: str | None = Field(default=None, min_length=1, max_length=120)
     every: str | None = None
+    expect: str | None = None
     channel: str | None = None
     enabled: bool = True
     match: RuleList = []
@@ -173,7 +186,7 @@ class SourceModel(_Strict):
             raise ValueError(f"only http:// and https:// URLs can be watched, not {value!r}")
         return value
 
-    @field_validator("every")
+    @field_validator("every", "expect")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
@@ -241,6 +254,7 @@ class SlackModel(_Strict):
     digest_threshold: int = Field(default=SlackSettings.digest_threshold, ge=1, le=1000)
     reminders: list[int] = Field(default=list(SlackSettings.reminders), max_length=10)
     workspace_url: str | None = None
+    ops_channel: str | None = Field(default=None, min_length=1)
 
     @field_validator("reminders")
     @classmethod
@@ -270,9 +284,16 @@ class HttpModel(_Strict):
     user_agent: str | None = None
 
 
+class HealthModel(_Strict):
+    failures_before_notice: int = Field(
+        default=HealthSettings.failures_before_notice, ge=1, le=1000
+    )
+
+
 class TopModel(_Strict):
     slack: SlackModel
     http: HttpModel = HttpModel()
+    health: HealthModel = HealthModel()
     sources: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -362,7 +383,9 @@ def parse_config(text: str, path: Path) -> Config:
             digest_threshold=top.slack.digest_threshold,
             reminders=tuple(top.slack.reminders),
             workspace_url=top.slack.workspace_url,
+            ops_channel=top.slack.ops_channel,
         ),
+        health=HealthSettings(failures_before_notice=top.health.failures_before_notice),
         http=_http_settings(top.http),
         sources=tuple(sources),
     )
@@ -425,6 +448,7 @@ def _build_source(
             every=parse_duration(common.every) if common.every else None,
             enabled=common.enabled,
             label=common.label,
+            expect=parse_duration(common.expect) if common.expect else None,
         ),
         problems,
     )

@@ -24,6 +24,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TextIO
 
+from watcher import stopping
 from watcher.errors import DeliveryError
 from watcher.models import Alert, AlertEvent
 from watcher.render import (
@@ -215,31 +216,44 @@ class _Drain:
     """One pass over the outbox. See the module docstring for the rules."""
 
     def __init__(
-        self, store: Store, poster: Poster, now: Callable[[], datetime], digest_threshold: int
+        self,
+        store: Store,
+        poster: Poster,
+        now: Callable[[], datetime],
+        digest_threshold: int,
+        ops_channel: str | None = None,
     ):
+        self.ops_channel = ops_channel
         self.store = store
         self.poster = poster
         self.now = now
         self.threshold = digest_threshold
-        self.sent = self.failed = self.digests = 0
+        self.sent = self.failed = self.digests = self.notices_queued = 0
         self.errors: list[str] = []
 
     def run(self) -> DeliveryReport:
         try:
-            entries = self.store.pending()
-            if self.poster.threads:
-                entries = self._baselines(entries)
-                self._group_into_digests(entries)
-                entries = self.store.pending()
-                for digest_id in sorted({e.digest_id for e in entries if e.digest_id}):
-                    self._digest(digest_id, [e for e in entries if e.digest_id == digest_id])
-                entries = [e for e in self.store.pending() if e.digest_id is None]
-            for entry in entries:
-                self._one(entry)
+            self._pass()
+            # Slack refusing an alert for good queues a notice for operations: send it now.
+            if self.notices_queued:
+                self.notices_queued = 0
+                self._pass()
         except _Stop:
             pass
         pending = len(self.store.pending())
         return DeliveryReport(self.sent, self.failed, pending, self.digests, tuple(self.errors))
+
+    def _pass(self) -> None:
+        entries = self.store.pending()
+        if self.poster.threads:
+            entries = self._baselines(entries)
+            self._group_into_digests(entries)
+            entries = self.store.pending()
+            for digest_id in sorted({e.digest_id for e in entries if e.digest_id}):
+                self._digest(digest_id, [e for e in entries if e.digest_id == digest_id])
+            entries = [e for e in self.store.pending() if e.digest_id is None]
+        for entry in entries:
+            self._one(entry)
 
     # -- the pieces -----------------------------------------------------------------------
 
@@ -315,6 +329,8 @@ class _Drain:
         thread_ts: str | None = None,
     ) -> None:
         """Post once for these entries; record the outcome on each of them."""
+        if stopping.requested():
+            raise _Stop
         try:
             posted = post()
         except DeliveryError as exc:
@@ -327,6 +343,7 @@ class _Drain:
             if exc.permanent:
                 self.failed += len(entries)
                 self.errors.append(f"alert {ids} ({names}) failed for good: {exc}")
+                self._tell_operations(entries[0].alert, exc)
                 return
             self.errors.append(f"alert {ids} ({names}) left pending: {exc}")
             raise _Stop from None
@@ -340,6 +357,23 @@ class _Drain:
             )
         self.sent += len(entries)
 
+    def _tell_operations(self, alert: Alert, exc: DeliveryError) -> None:
+        """Once per channel and error: a notice in the operations channel, where Slack works."""
+        if alert.event is AlertEvent.HEALTH:
+            return  # a notice that cannot be posted is not itself worth a notice
+        notice = Alert(
+            source=alert.source,
+            source_kind=alert.source_kind,
+            event=AlertEvent.HEALTH,
+            channel=self.ops_channel or alert.channel,
+            title=f"Slack refuses alerts for {alert.channel}",
+            note=f"Slack answered {exc.code or exc}: alerts for {alert.channel} are kept as "
+            "failed in the state (see `watcher status` and `watcher history`). Invite the bot "
+            "to the channel or fix the token, then they can be posted again.",
+        )
+        if self.store.ops_notice_once(f"slack:{alert.channel}:{exc.code}", notice, self.now()):
+            self.notices_queued += 1
+
 
 def drain(
     store: Store,
@@ -347,6 +381,7 @@ def drain(
     *,
     now: Callable[[], datetime],
     digest_threshold: int = 5,
+    ops_channel: str | None = None,
 ) -> DeliveryReport:
     """Deliver every pending alert, oldest first; see the module docstring for failures."""
-    return _Drain(store, poster, now, digest_threshold).run()
+    return _Drain(store, poster, now, digest_threshold, ops_channel).run()

@@ -107,6 +107,7 @@ class AlertEvent(StrEnum):
     WITHDRAWN = "withdrawn"  # a document left public inspection without being published
     LIST_CHANGED = "list_changed"  # entries were added to or removed from a watched list
     REMINDER = "reminder"  # a comment deadline or effective date is near
+    HEALTH = "health"  # for operations: a source failing, recovered or quiet; Slack refusing
     BASELINE = "baseline"  # the first check of a source: one line, no items
 
 

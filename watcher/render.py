@@ -47,6 +47,7 @@ EVENT_LABEL = {
     AlertEvent.WITHDRAWN: "withdrawn",
     AlertEvent.LIST_CHANGED: "changed",
     AlertEvent.REMINDER: "reminder",
+    AlertEvent.HEALTH: "operations",
     AlertEvent.BASELINE: "watching",
 }
 
@@ -316,6 +317,8 @@ def _links(record: Mapping[str, Any]) -> list[str]:
 def header_text(alert: Alert) -> str:
     if alert.event is AlertEvent.BASELINE:
         return alert.title
+    if alert.event is AlertEvent.HEALTH:
+        return f"watcher: {alert.title}"
     return f"{instrument_name(alert)} · {EVENT_LABEL[alert.event]}"
 
 
@@ -328,6 +331,9 @@ def render_slack(alert: Alert) -> SlackMessage:
 
     if alert.event is AlertEvent.BASELINE:
         blocks.append(_section(f"{escape(alert.note)}\n{link(alert.url, alert.url or '')}"))
+        return SlackMessage(fallback_text(alert), tuple(blocks))
+    if alert.event is AlertEvent.HEALTH:
+        blocks.append(_section(clip_escaped(alert.note, MAX_SECTION_TEXT)))
         return SlackMessage(fallback_text(alert), tuple(blocks))
 
     body = [f"*{link(alert.url, clip(alert.title, 600))}*"]
@@ -422,8 +428,8 @@ def _list_blocks(alert: Alert) -> list[dict[str, Any]]:
 
 def fallback_text(alert: Alert) -> str:
     """The notification and screen-reader text: instrument, title, status, dates, link."""
-    if alert.event is AlertEvent.BASELINE:
-        text = escape(f"{alert.title}: {alert.note}")
+    if alert.event in (AlertEvent.BASELINE, AlertEvent.HEALTH):
+        text = escape(f"{header_text(alert)}: {alert.note}")
     else:
         parts = [f"{header_text(alert)}: {alert.title}"]
         status = status_line(alert)
@@ -525,7 +531,7 @@ def render_text(alert: Alert, channel: str | None = None) -> str:
     """A readable block of plain text for one alert."""
     where = f" → {channel}" if channel else ""
     lines = [f"== {EVENT_LABEL[alert.event].upper()} · {alert.label or alert.source}{where}"]
-    if alert.event is AlertEvent.BASELINE:
+    if alert.event in (AlertEvent.BASELINE, AlertEvent.HEALTH):
         lines.append(f"{alert.title}: {alert.note}")
         return "\n".join(lines)
     if alert.mention:

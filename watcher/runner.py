@@ -16,12 +16,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from watcher import stopping
 from watcher.config import Config, SourceConfig
 from watcher.decide import Context, Decision, Related, decide, thread_key
 from watcher.deliver import DeliveryReport, Poster, drain
 from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
 from watcher.fulltext import TextFetcher
+from watcher.health import judge_health
 from watcher.http import Fetcher
 from watcher.lock import RunLock
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
@@ -66,6 +68,7 @@ class RunReport:
     holder: str | None = None
     not_due: tuple[str, ...] = ()
     alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
+    stopped: str | None = None  # the signal that stopped the run early
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
@@ -78,7 +81,7 @@ class RunReport:
         undelivered = self.delivery is not None and (
             self.delivery.pending > 0 or self.delivery.failed > 0
         )
-        return 1 if self.failed or undelivered else 0
+        return 1 if self.failed or undelivered or self.stopped else 0
 
 
 def select_sources(
@@ -155,12 +158,15 @@ def _check_all(
                     (source, pool.submit(_fetch, fetcher, source, memories[source.name]))
                     for source in sources
                 ]
-                wait([f for _, f in futures])
+                _wait_unless_stopped([f for _, f in futures])
             texts = TextFetcher(fetcher)
             # Fetching ran concurrently; deciding runs in a fixed order, published Federal
             # Register sources first, so a document filed for public inspection that
             # published in the same run is known as published when its departure is judged.
+            # A stop request still records every fetch that finished: it is the step in hand.
             for source, future in sorted(futures, key=lambda sf: _settle_order(sf[0])):
+                if future.cancelled() or not future.done():
+                    continue
                 report, decided = _settle(
                     future,
                     source,
@@ -175,18 +181,28 @@ def _check_all(
                 reports.append(report)
                 alerts += decided
                 _log_source(report)
+                if not dry_run:
+                    _health(source, store, config, now())
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.name])
-    alerts += _reminders(config, store, now(), dry_run=dry_run)
+    if not stopping.requested():
+        alerts += _reminders(config, store, now(), dry_run=dry_run)
 
     delivery = None
-    if not dry_run and poster is not None:
-        delivery = drain(store, poster, now=now, digest_threshold=config.slack.digest_threshold)
+    if not dry_run and poster is not None and not stopping.requested():
+        delivery = drain(
+            store,
+            poster,
+            now=now,
+            digest_threshold=config.slack.digest_threshold,
+            ops_channel=config.slack.operations,
+        )
     outcome = RunReport(
         sources=tuple(reports),
         delivery=delivery,
         not_due=tuple(waiting),
         alerts=tuple(alerts),
+        stopped=stopping.reason() if stopping.requested() else None,
     )
     if run_id is not None:
         store.finish_run(
@@ -205,6 +221,33 @@ def _fetch(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> tupl
     started = time.monotonic()
     snapshot = REGISTRY[source.kind].check(fetcher, source, memory)
     return snapshot, time.monotonic() - started
+
+
+def _wait_unless_stopped(futures: list[Future[tuple[Snapshot, float]]]) -> None:
+    """Wait for every fetch; on a stop request, cancel those not started yet."""
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, timeout=0.2)
+        if stopping.requested():
+            for future in pending:
+                future.cancel()
+            return
+
+
+def _health(source: SourceConfig, store: Store, config: Config, now: datetime) -> None:
+    """Queue a notice for operations when a source starts failing, recovers or goes quiet."""
+    health = store.health(source.name)
+    if health is None:
+        return
+    decision = judge_health(
+        health,
+        ops_channel=config.slack.operations,
+        failures_before_notice=config.health.failures_before_notice,
+        expect=source.expect,
+        now=now,
+        label=source.label,
+    )
+    store.record_health(source.name, decision, now)
 
 
 def _settle_order(source: SourceConfig) -> int:

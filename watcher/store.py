@@ -20,7 +20,9 @@ from sqlite_utils.migrations import Migrations
 
 from watcher.decide import Decision
 from watcher.errors import StateError
+from watcher.health import HealthDecision, SourceHealth
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
+from watcher.secrets import redact
 
 DB_NAME = "watcher.db"
 
@@ -154,6 +156,15 @@ def m005_reminders(db: Database) -> None:
         },
         pk=("source", "item_key", "field", "due", "days_before"),
     )
+
+
+@migrations()
+def m006_health(db: Database) -> None:
+    sources = db.table("sources")
+    sources.add_column("failure_notice", int, not_null_default=0)
+    sources.add_column("silence_notice", int, not_null_default=0)
+    sources.add_column("last_change_at", str)
+    db.table("ops_notices").create({"key": str, "sent_at": str}, pk="key")
 
 
 @dataclass(frozen=True)
@@ -328,7 +339,8 @@ class Store:
         stamp = iso(now)
         try:
             with self.db.atomic():
-                self._upsert_source_success(source, kind, snapshot, stamp)
+                changed = bool(decision.new or decision.changed or decision.removed)
+                self._upsert_source_success(source, kind, snapshot, stamp, changed)
                 for write in decision.writes:
                     item = write.item
                     values = {
@@ -372,7 +384,7 @@ class Store:
         return ids
 
     def _upsert_source_success(
-        self, source: str, kind: str, snapshot: Snapshot, stamp: str
+        self, source: str, kind: str, snapshot: Snapshot, stamp: str, changed: bool
     ) -> None:
         row = self.source_row(source)
         values: dict[str, Any] = {
@@ -383,6 +395,8 @@ class Store:
             "consecutive_failures": 0,
             "last_error": None,
         }
+        if changed or row is None or not row.get("last_change_at"):
+            values["last_change_at"] = stamp
         if not snapshot.unchanged:
             values["cursor"] = json.dumps(dict(snapshot.cursor), sort_keys=True)
         if snapshot.validators or not snapshot.unchanged:
@@ -405,7 +419,7 @@ class Store:
                     "kind": kind,
                     "last_check_at": stamp,
                     "consecutive_failures": failures,
-                    "last_error": error,
+                    "last_error": redact(error),
                 }
                 if row is None:
                     self.db.table("sources").insert(
@@ -474,7 +488,7 @@ class Store:
             self.db.execute(
                 "update alerts set attempts = attempts + 1, last_attempt_at = ?, last_error = ?, "
                 "status = ? where id = ?",
-                [iso(now), error, "failed" if permanent else "pending", alert_id],
+                [iso(now), redact(error), "failed" if permanent else "pending", alert_id],
             )
 
     def thread_root(self, thread_key: str, channel: str) -> tuple[str, str] | None:
@@ -490,6 +504,46 @@ class Store:
         if not rows:
             return None
         return rows[0]["slack_channel"], rows[0]["root"]
+
+    # -- health ---------------------------------------------------------------------------
+
+    def health(self, name: str) -> SourceHealth | None:
+        row = self.source_row(name)
+        if row is None:
+            return None
+        return SourceHealth(
+            name=name,
+            kind=row["kind"],
+            consecutive_failures=row["consecutive_failures"] or 0,
+            last_error=row["last_error"],
+            failure_notice=bool(row["failure_notice"]),
+            silence_notice=bool(row["silence_notice"]),
+            quiet_since=parse_iso(row["last_change_at"] or row["first_check_at"]),
+        )
+
+    def record_health(self, name: str, decision: HealthDecision, now: datetime) -> None:
+        """Queue health notices and update the flags that keep them to one each."""
+        values: dict[str, Any] = {}
+        if decision.failure_notice is not None:
+            values["failure_notice"] = int(decision.failure_notice)
+        if decision.silence_notice is not None:
+            values["silence_notice"] = int(decision.silence_notice)
+        if not values and not decision.notices:
+            return
+        with self.db.atomic():
+            for notice in decision.notices:
+                self._enqueue(notice, None, iso(now))
+            if values:
+                self.db.table("sources").update(name, values)
+
+    def ops_notice_once(self, key: str, alert: Alert, now: datetime) -> bool:
+        """Queue an operations notice unless one with this key was queued before."""
+        with self.db.atomic():
+            if list(self._query("select 1 from ops_notices where key = ?", [key])):
+                return False
+            self.db.table("ops_notices").insert({"key": key, "sent_at": iso(now)})
+            self._enqueue(alert, None, iso(now))
+        return True
 
     # -- reminders ------------------------------------------------------------------------
 
