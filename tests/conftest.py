@@ -60,7 +60,7 @@ def load_json(name: str) -> Any:
 
 
 def _running_server() -> Iterator[HTTPServer]:
-    srv = HTTPServer(host="127.0.0.1", port=0)
+    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)  # sources answer concurrently
     srv.start()
     yield srv
     if srv.is_running():

@@ -186,7 +186,11 @@ def _execute(
     if not dry_run:
         token = slack_token()
         if token:
-            poster = SlackPoster(token, base_url=os.environ.get("SLACK_API_URL") or None)
+            poster = SlackPoster(
+                token,
+                base_url=os.environ.get("SLACK_API_URL") or None,
+                timeout=config.slack.timeout,
+            )
         else:
             poster = StdoutPoster()
     with stop_on_signals():

@@ -62,6 +62,7 @@ class SlackSettings:
     reminders: tuple[int, ...] = (7, 1)  # days before a comment deadline or effective date
     workspace_url: str | None = None  # https://acme.slack.com, for message links in history
     ops_channel: str | None = None  # where health notices go (default: channel)
+    timeout: int = 30  # seconds to wait for Slack's answer
 
     @property
     def operations(self) -> str:
@@ -255,6 +256,7 @@ class SlackModel(_Strict):
     reminders: list[int] = Field(default=list(SlackSettings.reminders), max_length=10)
     workspace_url: str | None = None
     ops_channel: str | None = Field(default=None, min_length=1)
+    timeout: int = Field(default=SlackSettings.timeout, ge=1, le=300)
 
     @field_validator("reminders")
     @classmethod
@@ -384,6 +386,7 @@ def parse_config(text: str, path: Path) -> Config:
             reminders=tuple(top.slack.reminders),
             workspace_url=top.slack.workspace_url,
             ops_channel=top.slack.ops_channel,
+            timeout=top.slack.timeout,
         ),
         health=HealthSettings(failures_before_notice=top.health.failures_before_notice),
         http=_http_settings(top.http),
