@@ -58,7 +58,7 @@ def test_two_overlapping_runs_do_not_both_run(workspace, fr, slack):
     first = spawn(workspace, "run")
     assert arrived.wait(20), first.stderr
     second = spawn(workspace, "run")
-    out, err = second.communicate(timeout=30)
+    _out, err = second.communicate(timeout=30)
     assert second.returncode == 0
     assert "another run is in progress" in err
     release.set()
@@ -118,7 +118,7 @@ def test_sigterm_finishes_the_post_in_hand_and_stops_cleanly(workspace, fr, slac
     assert gate.arrived.wait(20)
     runner.send_signal(signal.SIGTERM)
     gate.release.set()  # Slack accepts the post in hand
-    out, err = runner.communicate(timeout=30)
+    _out, err = runner.communicate(timeout=30)
     assert "stopped by SIGTERM" in err, err
     assert "Traceback" not in err
     assert runner.returncode == 1
