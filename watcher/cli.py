@@ -429,6 +429,34 @@ def message_link(workspace_url: str | None, row: dict[str, Any]) -> str | None:
 
 
 @cli.command()
+@click.option("--source", "source_name", default=None, help="Only alerts of this source.")
+@click.pass_obj
+@_errors_to_exit_codes
+def retry(obj: Context, source_name: str | None) -> None:
+    """Put alerts Slack refused for good back in the outbox, for the next run to post.
+
+    Use it after fixing what Slack complained about (a token, a channel the bot was not in).
+    """
+    from watcher.errors import UsageError
+    from watcher.lock import RunLock
+    from watcher.store import Store
+
+    config = obj.load()
+    if source_name is not None and source_name not in config.names:
+        raise UsageError(f"unknown source {source_name!r}; configured: {', '.join(config.names)}")
+    with RunLock(obj.state_dir) as lock:
+        if not lock.acquired:
+            click.echo("another run is in progress; try again when it is done", err=True)
+            sys.exit(EXIT_OK)
+        store = Store.open(obj.state_dir)
+        try:
+            count = store.retry_failed(source_name)
+        finally:
+            store.close()
+    click.echo(f"{count} failed alert(s) are pending again; the next run posts them")
+
+
+@cli.command()
 @click.pass_obj
 @_errors_to_exit_codes
 def validate(obj: Context) -> None:

@@ -491,6 +491,18 @@ class Store:
                 [iso(now), redact(error), "failed" if permanent else "pending", alert_id],
             )
 
+    def retry_failed(self, source: str | None = None) -> int:
+        """Failed alerts back to pending (after the cause was fixed); returns how many."""
+        where = " and source = ?" if source else ""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "update alerts set status = 'pending', attempts = 0 where status = 'failed'"
+                + where,
+                [source] if source else [],
+            )
+            self.db.execute("delete from ops_notices where key like 'slack:%'")
+        return int(cursor.rowcount)
+
     def thread_root(self, thread_key: str, channel: str) -> tuple[str, str] | None:
         """(Slack channel ID, thread ts) of the thread a story's first message is in."""
         rows = list(
