@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -31,6 +32,7 @@ from watcher.errors import ConfigError, Problem
 from watcher.match import Rule, RuleSet, compile_phrases, normalise_type
 from watcher.models import AlertEvent
 from watcher.routing import Route, slack_mention
+from watcher.schedule import check_cron
 
 # ---------------------------------------------------------------------------------------------
 # Settings handed to the rest of the program
@@ -75,6 +77,18 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """How `watcher schedule` paces sources that do not say, and the zone of cron times."""
+
+    timezone: str = "America/New_York"
+    every: timedelta = timedelta(minutes=15)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """One configured source, validated. `options` is the kind's own options model."""
 
@@ -88,6 +102,7 @@ class SourceConfig:
     enabled: bool = True
     label: str | None = None  # a human name for messages ("USGS critical minerals list")
     expect: timedelta | None = None  # a notice when nothing changed for this long
+    crons: tuple[str, ...] = ()  # times to check, as cron expressions in schedule.timezone
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,7 @@ class Config:
     http: HttpSettings
     sources: tuple[SourceConfig, ...] = field(default_factory=tuple)
     health: HealthSettings = field(default_factory=HealthSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -173,6 +189,7 @@ class SourceModel(_Strict):
     url: str
     label: str | None = Field(default=None, min_length=1, max_length=120)
     every: str | None = None
+    cron: PhraseList = []
     expect: str | None = None
     channel: str | None = None
     enabled: bool = True
@@ -186,6 +203,11 @@ class SourceModel(_Strict):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"only http:// and https:// URLs can be watched, not {value!r}")
         return value
+
+    @field_validator("cron")
+    @classmethod
+    def _crons(cls, value: list[str]) -> list[str]:
+        return [check_cron(expression) for expression in value]
 
     @field_validator("every", "expect")
     @classmethod
@@ -292,10 +314,31 @@ class HealthModel(_Strict):
     )
 
 
+class ScheduleModel(_Strict):
+    timezone: str = ScheduleSettings.timezone
+    every: str = "15m"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}, e.g. America/New_York") from None
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
 class TopModel(_Strict):
     slack: SlackModel
     http: HttpModel = HttpModel()
     health: HealthModel = HealthModel()
+    schedule: ScheduleModel = ScheduleModel()
     sources: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -389,6 +432,9 @@ def parse_config(text: str, path: Path) -> Config:
             timeout=top.slack.timeout,
         ),
         health=HealthSettings(failures_before_notice=top.health.failures_before_notice),
+        schedule=ScheduleSettings(
+            timezone=top.schedule.timezone, every=parse_duration(top.schedule.every)
+        ),
         http=_http_settings(top.http),
         sources=tuple(sources),
     )
@@ -452,6 +498,7 @@ def _build_source(
             enabled=common.enabled,
             label=common.label,
             expect=parse_duration(common.expect) if common.expect else None,
+            crons=tuple(common.cron),
         ),
         problems,
     )

@@ -95,7 +95,8 @@ def select_sources(
     for source in config.sources:
         if not source.enabled:
             continue
-        if is_due(parse_iso(store.last_check(source.name)), source.every, now):
+        last = parse_iso(store.last_check(source.name))
+        if is_due(last, source.every, now, crons=source.crons, zone=config.schedule.zone):
             chosen.append(source)
         else:
             waiting.append(source.name)

@@ -32,6 +32,11 @@ def request(name: str = "a stop request") -> None:
     _requested.set()
 
 
+def wait(seconds: float) -> bool:
+    """Sleep up to `seconds`, waking early on a stop request; True if one came."""
+    return _requested.wait(max(0.0, seconds))
+
+
 def reset() -> None:
     _requested.clear()
     _signal_name.clear()
