@@ -4,6 +4,8 @@ Only this module turns exceptions into messages and exit codes:
 0 all good (also: nothing to do, or another run holds the lock);
 1 a source failed, alerts are undelivered, or the state database is unusable;
 2 configuration or usage error (nothing was fetched).
+
+Heavy modules are imported inside the commands, so `watcher --help` starts at once.
 """
 
 from __future__ import annotations
@@ -14,13 +16,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from watcher import __version__
+
+if TYPE_CHECKING:
+    from watcher.config import Config
+    from watcher.deliver import Poster
+    from watcher.runner import RunReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,11 +38,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 class Context:
     """What the global options resolve to, handed to every command."""
 
-    def __init__(self, config_path: Path, state_dir: Path):
+    def __init__(self, config_path: Path, state_dir: Path, log_format: str):
         self.config_path = config_path
         self.state_dir = state_dir
+        self.log_format = log_format
 
-    def load(self) -> Any:
+    def load(self) -> Config:
         from watcher.config import load_config
 
         return load_config(self.config_path)
@@ -45,7 +54,7 @@ def _errors_to_exit_codes(func: F) -> F:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from watcher.errors import ConfigError, StateError, UsageError, WatcherError
+        from watcher.errors import ConfigError, UsageError, WatcherError
 
         try:
             return func(*args, **kwargs)
@@ -62,10 +71,7 @@ def _errors_to_exit_codes(func: F) -> F:
         except UsageError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE)
-        except StateError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(EXIT_FAILED)
-        except WatcherError as exc:
+        except WatcherError as exc:  # state and delivery problems: the run could not go on
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_FAILED)
 
@@ -92,10 +98,21 @@ def _errors_to_exit_codes(func: F) -> F:
     show_envvar=True,
     help="Directory of the SQLite state (watcher.db) and the run lock.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="WATCHER_LOG_FORMAT",
+    show_default=True,
+    show_envvar=True,
+    help="How runs report on stderr: lines for a person, or JSON lines for a log collector.",
+)
 @click.option("-v", "--verbose", count=True, help="Log more to stderr (-vv for HTTP detail).")
 @click.version_option(__version__, prog_name="watcher")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, state_dir: Path, verbose: int) -> None:
+def cli(
+    ctx: click.Context, config_path: Path, state_dir: Path, log_format: str, verbose: int
+) -> None:
     """Watch US trade actions (Section 232, tariffs, critical minerals) and tell Slack.
 
     Alerts go to Slack when SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_FILE) is set, and to standard
@@ -103,18 +120,22 @@ def cli(ctx: click.Context, config_path: Path, state_dir: Path, verbose: int) ->
     """
     from watcher.secrets import RedactingFilter
 
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactingFilter())
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        from watcher.reporting import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
     if verbose:
         logging.getLogger("watcher").setLevel(logging.DEBUG)
     if verbose > 1:
         logging.getLogger("httpx").setLevel(logging.DEBUG)
-    ctx.obj = Context(config_path, state_dir)
+    ctx.obj = Context(config_path, state_dir, log_format)
 
 
 def _dry_run_option(func: F) -> F:
@@ -123,6 +144,10 @@ def _dry_run_option(func: F) -> F:
         is_flag=True,
         help="Fetch and diff, but post nothing and write no state; print the alerts instead.",
     )(func)
+
+
+# ---------------------------------------------------------------------------------------------
+# run and check
 
 
 @cli.command()
@@ -145,9 +170,14 @@ def check(obj: Context, names: Sequence[str], dry_run: bool) -> None:
 
     NAME is a source name from the configuration; URLs are not accepted.
     """
+    config = obj.load()
+    _known_sources(config, names)
+    _execute(obj, config, names, dry_run=dry_run, command="check " + " ".join(names))
+
+
+def _known_sources(config: Config, names: Sequence[str]) -> None:
     from watcher.errors import UsageError
 
-    config = obj.load()
     unknown = [n for n in names if n not in config.names]
     if unknown:
         raise UsageError(
@@ -155,55 +185,73 @@ def check(obj: Context, names: Sequence[str], dry_run: bool) -> None:
             + ", ".join(repr(n) for n in unknown)
             + f"; configured: {', '.join(config.names)}"
         )
-    _execute(obj, config, names, dry_run=dry_run, command="check " + " ".join(names))
 
 
 def slack_token() -> str | None:
     """The bot token from SLACK_BOT_TOKEN, or from the file SLACK_BOT_TOKEN_FILE names."""
+    return _secret("SLACK_BOT_TOKEN")
+
+
+def _secret(name: str) -> str | None:
     from watcher.errors import WatcherError
 
-    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
-    if token:
-        return token
-    path = os.environ.get("SLACK_BOT_TOKEN_FILE", "").strip()
+    value = os.environ.get(name, "").strip()
+    if value:
+        return value
+    path = os.environ.get(f"{name}_FILE", "").strip()
     if path:
         try:
             return Path(path).read_text(encoding="utf-8").strip() or None
         except OSError as exc:
-            raise WatcherError(f"cannot read SLACK_BOT_TOKEN_FILE {path}: {exc.strerror}") from None
+            raise WatcherError(f"cannot read {name}_FILE {path}: {exc.strerror}") from None
     return None
 
 
+def make_poster(config: Config) -> Poster:
+    """Slack when a token is set, else standard output (the embedded default)."""
+    from watcher.deliver import SlackPoster, StdoutPoster
+
+    token = slack_token()
+    if token:
+        return SlackPoster(
+            token,
+            base_url=os.environ.get("SLACK_API_URL") or None,
+            timeout=config.slack.timeout,
+        )
+    return StdoutPoster()
+
+
 def _execute(
-    obj: Context, config: Any, names: Sequence[str] | None, *, dry_run: bool, command: str
+    obj: Context, config: Config, names: Sequence[str] | None, *, dry_run: bool, command: str
 ) -> None:
-    from watcher.deliver import Poster, SlackPoster, StdoutPoster
+    from watcher.ping import ping
     from watcher.render import render_text
+    from watcher.reporting import emit
     from watcher.runner import run as run_pipeline
     from watcher.stopping import stop_on_signals
 
-    poster: Poster | None = None
+    poster = None if dry_run else make_poster(config)
     if not dry_run:
-        token = slack_token()
-        if token:
-            poster = SlackPoster(
-                token,
-                base_url=os.environ.get("SLACK_API_URL") or None,
-                timeout=config.slack.timeout,
-            )
-        else:
-            poster = StdoutPoster()
+        ping("start")
+    progress = _terminal_progress() if obj.log_format == "text" else None
     with stop_on_signals():
         report = run_pipeline(
-            config, obj.state_dir, names=names, dry_run=dry_run, poster=poster, command=command
+            config,
+            obj.state_dir,
+            names=names,
+            dry_run=dry_run,
+            poster=poster,
+            command=command,
+            progress=progress,
         )
+    if progress is not None:
+        click.echo("\r\033[K", nl=False, err=True)
     if report.busy:
         holder = f" (pid {report.holder})" if report.holder else ""
         click.echo(f"another run is in progress{holder}; nothing done", err=True)
         sys.exit(EXIT_OK)
-    for line in summary_lines(report):
-        click.echo(line, err=True)
-    if report.stopped:
+    emit(report, obj.log_format)
+    if report.stopped and obj.log_format == "text":
         click.echo(
             f"stopped by {report.stopped} after finishing the step in progress; "
             "what was not done waits for the next run",
@@ -216,49 +264,47 @@ def _execute(
             f"dry run: {len(report.alerts)} alert(s) would be sent; nothing recorded or posted",
             err=True,
         )
+    else:
+        ping(str(report.exit_code))
     sys.exit(report.exit_code)
 
 
-def summary_lines(report: Any) -> list[str]:
-    """One line per source checked, then one about delivery."""
-    lines = []
-    for source in report.sources:
-        if not source.ok:
-            lines.append(f"{source.name}: FAILED: {source.error}")
-            continue
-        if source.unchanged:
-            lines.append(f"{source.name}: not modified since the last check")
-            continue
-        if source.baseline:
-            what = f"baseline, {source.items} recorded"
-        else:
-            what = (
-                f"{source.items} seen, {source.new} new, {source.changed} changed, "
-                f"{source.alerts} alert{'s' if source.alerts != 1 else ''}"
-            )
-        notes = "".join(f"; note: {n}" for n in source.notes)
-        lines.append(f"{source.name}: ok, {what} ({source.seconds:.1f}s){notes}")
-    if report.not_due:
-        lines.append("not due yet: " + ", ".join(report.not_due))
-    if not report.sources and not report.not_due:
-        lines.append("no enabled sources to check")
-    delivery = report.delivery
-    if delivery is not None:
-        for error in delivery.errors:
-            lines.append(f"delivery: {error}")
-        if delivery.sent or delivery.pending or delivery.failed:
-            lines.append(
-                f"delivery: {delivery.sent} sent, {delivery.pending} pending, "
-                f"{delivery.failed} failed"
-            )
-    return lines
+def _terminal_progress() -> Callable[[int, int], None] | None:
+    """A one-line progress display on a terminal; nothing when stderr is not one."""
+    if not sys.stderr.isatty():
+        return None
+    shown = {"done": -1}
+
+    def show(done: int, total: int) -> None:
+        if done != shown["done"]:
+            shown["done"] = done
+            click.echo(f"\r\033[Kchecking sources: {done} of {total} fetched", nl=False, err=True)
+
+    return show
+
+
+# ---------------------------------------------------------------------------------------------
+# status and history
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option(
+    "--health",
+    is_flag=True,
+    help="Only judge health, for a container HEALTHCHECK: exit 1 when the last run is older "
+    "than --max-age or a source has failed past health.failures_before_notice.",
+)
+@click.option(
+    "--max-age",
+    default=None,
+    metavar="DURATION",
+    help="With --health: how old the last finished run may be (default: three times the "
+    "shortest schedule, at least 1h).",
+)
 @click.pass_obj
 @_errors_to_exit_codes
-def status(obj: Context, as_json: bool) -> None:
+def status(obj: Context, as_json: bool, health: bool, max_age: str | None) -> None:
     """Per source: last check, last success, failures, items known, alerts pending.
 
     Exits 1 while a source is failing or alerts are pending or failed.
@@ -273,6 +319,9 @@ def status(obj: Context, as_json: bool) -> None:
         last_run = store.last_run()
     finally:
         store.close()
+    if health:
+        _health_check(config, rows, last_run, max_age, as_json)
+        return
     unhealthy = any(r.consecutive_failures for r in rows) or any(
         outbox.get(s, 0) for s in ("pending", "failed")
     )
@@ -300,6 +349,53 @@ def status(obj: Context, as_json: bool) -> None:
                 f" (exit {last_run['exit_code']})"
             )
     sys.exit(EXIT_FAILED if unhealthy else EXIT_OK)
+
+
+def _health_check(
+    config: Config,
+    rows: Sequence[Any],
+    last_run: dict[str, Any] | None,
+    max_age: str | None,
+    as_json: bool,
+) -> None:
+    from watcher.durations import format_duration, parse_duration
+    from watcher.errors import UsageError
+    from watcher.store import parse_iso
+
+    try:
+        bound = parse_duration(max_age) if max_age else default_max_age(config)
+    except ValueError as exc:
+        raise UsageError(f"--max-age: {exc}") from None
+    problems = []
+    finished = parse_iso(last_run["finished_at"]) if last_run else None
+    if finished is None:
+        problems.append("no run has finished yet")
+    elif datetime.now(UTC) - finished > bound:
+        problems.append(
+            f"the last run finished {finished:%Y-%m-%d %H:%M}Z, more than "
+            f"{format_duration(bound)} ago"
+        )
+    threshold = config.health.failures_before_notice
+    for row in rows:
+        if row.consecutive_failures >= threshold:
+            problems.append(
+                f"{row.name} has failed {row.consecutive_failures} checks in a row: "
+                f"{row.last_error}"
+            )
+    if as_json:
+        click.echo(json.dumps({"healthy": not problems, "problems": problems}))
+    else:
+        for problem in problems:
+            click.echo(f"unhealthy: {problem}")
+        if not problems:
+            click.echo("healthy")
+    sys.exit(EXIT_FAILED if problems else EXIT_OK)
+
+
+def default_max_age(config: Config) -> timedelta:
+    """Three times the shortest schedule of an enabled source, and at least an hour."""
+    intervals = [s.every or config.schedule.every for s in config.sources if s.enabled]
+    return max(timedelta(hours=1), 3 * min(intervals, default=config.schedule.every))
 
 
 def status_table(rows: Sequence[Any]) -> list[str]:
@@ -364,14 +460,13 @@ def history(obj: Context, name: str | None, as_json: bool, limit: int) -> None:
 
     NAME limits it to one configured source.
     """
-    from watcher.errors import UsageError
     from watcher.models import Alert
     from watcher.render import header_text, why
     from watcher.store import Store
 
     config = obj.load()
-    if name is not None and name not in config.names:
-        raise UsageError(f"unknown source {name!r}; configured: {', '.join(config.names)}")
+    if name is not None:
+        _known_sources(config, [name])
     store = Store.open_readonly(obj.state_dir)
     try:
         rows = store.history(name, limit)
@@ -437,13 +532,12 @@ def retry(obj: Context, source_name: str | None) -> None:
 
     Use it after fixing what Slack complained about (a token, a channel the bot was not in).
     """
-    from watcher.errors import UsageError
     from watcher.lock import RunLock
     from watcher.store import Store
 
     config = obj.load()
-    if source_name is not None and source_name not in config.names:
-        raise UsageError(f"unknown source {source_name!r}; configured: {', '.join(config.names)}")
+    if source_name is not None:
+        _known_sources(config, [source_name])
     with RunLock(obj.state_dir) as lock:
         if not lock.acquired:
             click.echo("another run is in progress; try again when it is done", err=True)
@@ -456,21 +550,111 @@ def retry(obj: Context, source_name: str | None) -> None:
     click.echo(f"{count} failed alert(s) are pending again; the next run posts them")
 
 
+# ---------------------------------------------------------------------------------------------
+# long-running: schedule and serve
+
+
+@cli.command()
+@click.pass_obj
+@_errors_to_exit_codes
+def schedule(obj: Context) -> None:
+    """Stay up and check each source when its `every:` or `cron:` says (for a container).
+
+    Runs never overlap; logs go to standard output; SIGTERM finishes the step in hand.
+    """
+    from watcher.ping import ping
+    from watcher.reporting import emit
+    from watcher.scheduler import loop
+    from watcher.stopping import stop_on_signals
+
+    config = obj.load()
+    make_poster(config)  # fail now, not at the first alert, if the token file is unreadable
+
+    def report(outcome: RunReport) -> None:
+        if not outcome.busy:
+            emit(outcome, obj.log_format, sys.stdout, stamp=True)
+            ping(str(outcome.exit_code))
+
+    def say(line: str) -> None:
+        if obj.log_format == "json":
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            click.echo(json.dumps({"ts": stamp, "event": "scheduler", "message": line}))
+        else:
+            click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {line}")
+
+    with stop_on_signals():
+        loop(
+            config,
+            obj.state_dir,
+            poster_factory=lambda: make_poster(config),
+            report=report,
+            say=say,
+        )
+    sys.exit(EXIT_OK)
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    envvar="WATCHER_HOST",
+    show_envvar=True,
+    help="Address to listen on.",
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="WATCHER_PORT",
+    show_envvar=True,
+    help="Port to listen on.",
+)
+@click.pass_obj
+@_errors_to_exit_codes
+def serve(obj: Context, host: str, port: int) -> None:
+    """Answer the Slack slash command `/watcher check NAME` and `/watcher status`.
+
+    Requests must carry Slack's signature (SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_FILE).
+    Also serves GET /healthz.
+    """
+    from watcher.errors import UsageError
+    from watcher.slash import SlashCommands, serve_http
+    from watcher.stopping import stop_on_signals
+
+    config = obj.load()
+    secret = _secret("SLACK_SIGNING_SECRET")
+    if not secret:
+        raise UsageError(
+            "set SLACK_SIGNING_SECRET (or SLACK_SIGNING_SECRET_FILE) to the "
+            "signing secret of the Slack app"
+        )
+    app = SlashCommands(config, obj.state_dir, secret, poster_factory=lambda: make_poster(config))
+    click.echo(f"listening on http://{host}:{port} (POST /slack/commands, GET /healthz)", err=True)
+    with stop_on_signals():
+        serve_http(app, host, port)
+    sys.exit(EXIT_OK)
+
+
+# ---------------------------------------------------------------------------------------------
+# validate
+
+
 @cli.command()
 @click.pass_obj
 @_errors_to_exit_codes
 def validate(obj: Context) -> None:
     """Load and validate the configuration; print every problem with its location."""
+    from watcher.durations import format_duration
+
     config = obj.load()
     click.echo(f"{config.path}: OK, {len(config.sources)} source(s)")
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"
-        every = ""
-        if source.every:
-            from watcher.durations import format_duration
-
-            every = f", every {format_duration(source.every)}"
-        click.echo(f"  {source.name}: {source.kind} → {source.channel}{every}{state}")
+        every = f", every {format_duration(source.every)}" if source.every else ""
+        crons = "".join(f", at '{c}'" for c in source.crons)
+        click.echo(f"  {source.name}: {source.kind} → {source.channel}{every}{crons}{state}")
 
 
 def main() -> None:

@@ -65,6 +65,8 @@ class SlackSettings:
     workspace_url: str | None = None  # https://acme.slack.com, for message links in history
     ops_channel: str | None = None  # where health notices go (default: channel)
     timeout: int = 30  # seconds to wait for Slack's answer
+    allowed_users: frozenset[str] = frozenset()  # who may use /watcher (empty: anyone)
+    allowed_channels: frozenset[str] = frozenset()  # where /watcher may be used (empty: anywhere)
 
     @property
     def operations(self) -> str:
@@ -271,8 +273,14 @@ class RouteModel(_Strict):
         )
 
 
+class CommandsModel(_Strict):
+    allowed_users: PhraseList = []
+    allowed_channels: PhraseList = []
+
+
 class SlackModel(_Strict):
     channel: str = Field(min_length=1)
+    commands: CommandsModel = CommandsModel()
     routes: list[RouteModel] = []
     digest_threshold: int = Field(default=SlackSettings.digest_threshold, ge=1, le=1000)
     reminders: list[int] = Field(default=list(SlackSettings.reminders), max_length=10)
@@ -430,6 +438,8 @@ def parse_config(text: str, path: Path) -> Config:
             workspace_url=top.slack.workspace_url,
             ops_channel=top.slack.ops_channel,
             timeout=top.slack.timeout,
+            allowed_users=frozenset(top.slack.commands.allowed_users),
+            allowed_channels=frozenset(top.slack.commands.allowed_channels),
         ),
         health=HealthSettings(failures_before_notice=top.health.failures_before_notice),
         schedule=ScheduleSettings(

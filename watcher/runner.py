@@ -38,6 +38,9 @@ from watcher.store import Store, parse_iso
 log = logging.getLogger(__name__)
 
 
+Progress = Callable[[int, int], None]  # (sources fetched, sources in all)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -69,6 +72,7 @@ class RunReport:
     not_due: tuple[str, ...] = ()
     alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
     stopped: str | None = None  # the signal that stopped the run early
+    run_id: int | None = None
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
@@ -112,13 +116,21 @@ def run(
     poster: Poster | None = None,
     now: Callable[[], datetime] = utcnow,
     command: str = "run",
+    progress: Progress | None = None,
 ) -> RunReport:
     """Check sources and deliver alerts; with dry_run, decide but record and post nothing."""
     if dry_run:
         store = Store.open_readonly(state_dir)
         try:
             return _check_all(
-                config, store, names, dry_run=True, poster=None, now=now, command=command
+                config,
+                store,
+                names,
+                dry_run=True,
+                poster=None,
+                now=now,
+                command=command,
+                progress=progress,
             )
         finally:
             store.close()
@@ -128,7 +140,34 @@ def run(
         store = Store.open(state_dir)
         try:
             return _check_all(
-                config, store, names, dry_run=False, poster=poster, now=now, command=command
+                config,
+                store,
+                names,
+                dry_run=False,
+                poster=poster,
+                now=now,
+                command=command,
+                progress=progress,
+            )
+        finally:
+            store.close()
+
+
+def deliver_pending(
+    config: Config, state_dir: Path, poster: Poster, *, now: Callable[[], datetime] = utcnow
+) -> DeliveryReport | None:
+    """Retry the outbox without checking any source; None when another run holds the lock."""
+    with RunLock(state_dir) as lock:
+        if not lock.acquired:
+            return None
+        store = Store.open(state_dir)
+        try:
+            return drain(
+                store,
+                poster,
+                now=now,
+                digest_threshold=config.slack.digest_threshold,
+                ops_channel=config.slack.operations,
             )
         finally:
             store.close()
@@ -143,6 +182,7 @@ def _check_all(
     poster: Poster | None,
     now: Callable[[], datetime],
     command: str,
+    progress: Progress | None = None,
 ) -> RunReport:
     sources, waiting = select_sources(config, store, names, now())
     run_id = None if dry_run else store.start_run(command, now(), dry_run=dry_run)
@@ -159,7 +199,7 @@ def _check_all(
                     (source, pool.submit(_fetch, fetcher, source, memories[source.name]))
                     for source in sources
                 ]
-                _wait_unless_stopped([f for _, f in futures])
+                _wait_unless_stopped([f for _, f in futures], progress)
             texts = TextFetcher(fetcher)
             # Fetching ran concurrently; deciding runs in a fixed order, published Federal
             # Register sources first, so a document filed for public inspection that
@@ -204,6 +244,7 @@ def _check_all(
         not_due=tuple(waiting),
         alerts=tuple(alerts),
         stopped=stopping.reason() if stopping.requested() else None,
+        run_id=run_id,
     )
     if run_id is not None:
         store.finish_run(
@@ -224,11 +265,15 @@ def _fetch(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> tupl
     return snapshot, time.monotonic() - started
 
 
-def _wait_unless_stopped(futures: list[Future[tuple[Snapshot, float]]]) -> None:
+def _wait_unless_stopped(
+    futures: list[Future[tuple[Snapshot, float]]], progress: Progress | None = None
+) -> None:
     """Wait for every fetch; on a stop request, cancel those not started yet."""
     pending = set(futures)
     while pending:
         _, pending = wait(pending, timeout=0.2)
+        if progress is not None:
+            progress(len(futures) - len(pending), len(futures))
         if stopping.requested():
             for future in pending:
                 future.cancel()

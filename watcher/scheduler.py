@@ -1,0 +1,126 @@
+"""`watcher schedule`: the long-running way to run watcher, for a container that stays up.
+
+Each source is checked when its `every:` or `cron:` says (or every `schedule.every` when it
+says neither); runs never overlap (one at a time in this process, and the state lock keeps out
+any other process); pending alerts are retried every minute even when no source is due; a
+SIGTERM finishes the step in hand and ends the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+from watcher import stopping
+from watcher.config import Config, SourceConfig
+from watcher.deliver import Poster
+from watcher.runner import RunReport, deliver_pending, run, utcnow
+from watcher.schedule import next_due
+from watcher.store import Store, parse_iso
+
+MAX_SLEEP = 60.0  # seconds: wake at least this often to retry deliveries and notice changes
+RETRY_DELIVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to run now, and when to look again."""
+
+    due: tuple[str, ...]
+    wake_at: datetime
+
+
+def plan(
+    sources: Sequence[SourceConfig],
+    last_checks: Mapping[str, datetime | None],
+    now: datetime,
+    *,
+    default_every: timedelta,
+    zone: tzinfo,
+) -> Plan:
+    """The sources due now and the earliest time another one will be. Pure."""
+    due: list[str] = []
+    upcoming: list[datetime] = []
+    for source in sources:
+        if not source.enabled:
+            continue
+        every = source.every or (None if source.crons else default_every)
+        when = next_due(
+            last_checks.get(source.name), every=every, crons=source.crons, zone=zone, now=now
+        )
+        if when <= now:
+            due.append(source.name)
+        else:
+            upcoming.append(when)
+    return Plan(tuple(due), min(upcoming, default=now + default_every))
+
+
+def last_checks(config: Config, state_dir: Path) -> tuple[dict[str, datetime | None], int]:
+    """Each source's last check, and how many alerts wait in the outbox."""
+    store = Store.open_readonly(state_dir)
+    try:
+        checks = {s.name: parse_iso(store.last_check(s.name)) for s in config.sources}
+        pending = store.outbox_counts().get("pending", 0)
+    finally:
+        store.close()
+    return checks, pending
+
+
+def loop(
+    config: Config,
+    state_dir: Path,
+    *,
+    poster_factory: Callable[[], Poster],
+    report: Callable[[RunReport], None],
+    say: Callable[[str], None],
+    now: Callable[[], datetime] = utcnow,
+    max_runs: int | None = None,
+) -> None:
+    """Run due sources until asked to stop (or `max_runs` runs, for tests)."""
+    runs = 0
+    last_delivery = now() - RETRY_DELIVERY
+    say(
+        f"scheduling {len([s for s in config.sources if s.enabled])} sources "
+        f"(times in {config.schedule.timezone})"
+    )
+    while not stopping.requested():
+        checks, pending = last_checks(config, state_dir)
+        current = now()
+        next_plan = plan(
+            config.sources,
+            checks,
+            current,
+            default_every=config.schedule.every,
+            zone=config.schedule.zone,
+        )
+        if next_plan.due:
+            outcome = run(
+                config,
+                state_dir,
+                names=next_plan.due,
+                poster=poster_factory(),
+                command="schedule",
+                now=now,
+            )
+            report(outcome)
+            last_delivery = now()
+            runs += 1
+            if max_runs is not None and runs >= max_runs:
+                return
+            if outcome.busy:
+                say("another run is in progress; waiting for it")
+                stopping.wait(5.0)
+            continue
+        if pending and current - last_delivery >= RETRY_DELIVERY:
+            delivery = deliver_pending(config, state_dir, poster_factory(), now=now)
+            last_delivery = now()
+            if delivery is not None:
+                say(
+                    f"delivery: {delivery.sent} sent, {delivery.pending} pending, "
+                    f"{delivery.failed} failed"
+                )
+        sleep = min(MAX_SLEEP, max(1.0, (next_plan.wake_at - now()).total_seconds()))
+        stopping.wait(sleep)
+    say(f"stopped by {stopping.reason() or 'request'}")

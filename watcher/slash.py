@@ -1,0 +1,236 @@
+"""`watcher serve`: a manual recheck from Slack, `/watcher check NAME` and `/watcher status`.
+
+Every request must carry Slack's signature over its raw body, made less than five minutes
+ago, or it is refused with 401. Only configured source names are accepted (never URLs), and
+optionally only some users and channels. Slack wants an answer within 3 seconds, so a check
+is acknowledged at once and run in the background, one at a time and under the same lock as
+`watcher run`; its outcome is posted to the command's `response_url`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from watcher import HOMEPAGE, __version__, stopping
+from watcher.config import Config
+from watcher.deliver import Poster
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+HELP = "Try `/watcher check NAME` to recheck a source now, or `/watcher status`. Sources: {names}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Mapping[str, Any]
+
+    def encoded(self) -> bytes:
+        return json.dumps(self.body).encode()
+
+
+def ephemeral(text: str) -> Answer:
+    return Answer(200, {"response_type": "ephemeral", "text": text})
+
+
+class SlashCommands:
+    """The endpoint's logic, apart from the HTTP server, so it can be tested as a function."""
+
+    def __init__(
+        self,
+        config: Config,
+        state_dir: Path,
+        signing_secret: str,
+        *,
+        poster_factory: Callable[[], Poster],
+        respond: Callable[[str, Mapping[str, Any]], None] | None = None,
+    ):
+        from slack_sdk.signature import SignatureVerifier
+
+        self.config = config
+        self.state_dir = state_dir
+        self.verifier = SignatureVerifier(signing_secret)
+        self.poster_factory = poster_factory
+        self.respond = respond or post_response
+        self.jobs: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self.worker = threading.Thread(target=self._work, name="slash-checks", daemon=True)
+        self.worker.start()
+
+    # -- requests -------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        route = urlsplit(path).path.rstrip("/") or "/"
+        if method == "GET" and route == "/healthz":
+            return Answer(200, {"ok": True, "version": __version__})
+        if route != "/slack/commands":
+            return Answer(404, {"error": "not found"})
+        if method != "POST":
+            return Answer(405, {"error": "POST only"})
+        if not self._signed(headers, body):
+            return Answer(401, {"error": "invalid or stale signature"})
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        return self.command(form)
+
+    def _signed(self, headers: Mapping[str, str], body: bytes) -> bool:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        try:
+            return bool(
+                self.verifier.is_valid(
+                    body=body,
+                    timestamp=lowered.get("x-slack-request-timestamp"),
+                    signature=lowered.get("x-slack-signature"),
+                )
+            )
+        except (ValueError, TypeError):
+            return False
+
+    def command(self, form: Mapping[str, str]) -> Answer:
+        slack = self.config.slack
+        user, channel = form.get("user_id", ""), form.get("channel_id", "")
+        if slack.allowed_users and user not in slack.allowed_users:
+            return ephemeral("Sorry, you are not on the list of people who can use /watcher.")
+        if slack.allowed_channels and channel not in slack.allowed_channels:
+            return ephemeral("/watcher cannot be used in this channel.")
+        words = form.get("text", "").split()
+        names = ", ".join(self.config.names)
+        if not words or words[0] in ("help", "?"):
+            return ephemeral(HELP.format(names=names))
+        if words[0] == "status":
+            return ephemeral(self._status())
+        if words[0] == "check" and len(words) == 2:
+            name = words[1]
+            if name not in self.config.names:
+                return ephemeral(f"There is no source named `{_plain(name)}`. Sources: {names}")
+            response_url = form.get("response_url", "")
+            if urlsplit(response_url).scheme not in ("http", "https"):
+                return ephemeral("Slack sent no response_url; cannot report the result.")
+            self.jobs.put((name, response_url))
+            return ephemeral(f"Checking `{name}` now; the result will follow here.")
+        return ephemeral(HELP.format(names=names))
+
+    # -- work -----------------------------------------------------------------------------
+
+    def _status(self) -> str:
+        from watcher.store import Store
+
+        store = Store.open_readonly(self.state_dir)
+        try:
+            rows = store.status(self.config.names)
+            outbox = store.outbox_counts()
+        finally:
+            store.close()
+        lines = []
+        for row in rows:
+            health = (
+                "ok"
+                if not row.consecutive_failures
+                else (f"failing ({row.consecutive_failures}×): {_plain(row.last_error or '')}")
+            )
+            lines.append(
+                f"• `{row.name}`: {health}; last success {row.last_success_at or 'never'}"
+                f"; {row.items} items"
+            )
+        lines.append(
+            f"Alerts: {outbox.get('pending', 0)} pending, {outbox.get('failed', 0)} failed"
+        )
+        return "\n".join(lines)
+
+    def _work(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            name, response_url = job
+            try:
+                text = self.check(name)
+            except Exception as exc:  # the answer must reach the person who asked
+                log.exception("manual check of %s failed", name)
+                text = f"The check of `{name}` could not run: {_plain(str(exc))}"
+            try:
+                self.respond(response_url, {"response_type": "ephemeral", "text": text})
+            except Exception:
+                log.exception("could not answer the slash command for %s", name)
+
+    def check(self, name: str) -> str:
+        from watcher.reporting import text_lines
+        from watcher.runner import run
+
+        report = run(
+            self.config,
+            self.state_dir,
+            names=[name],
+            poster=self.poster_factory(),
+            command=f"slash check {name}",
+        )
+        if report.busy:
+            return "Another run is in progress; try again in a minute."
+        return "\n".join(_plain(line) for line in text_lines(report)) or f"`{name}` checked."
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.worker.join(timeout=5)
+
+
+def _plain(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def post_response(url: str, payload: Mapping[str, Any]) -> None:
+    """Answer a slash command through its response_url."""
+    httpx.post(
+        url,
+        json=dict(payload),
+        timeout=10.0,
+        headers={"User-Agent": f"watcher/{__version__} (+{HOMEPAGE})"},
+    )
+
+
+def serve_http(app: SlashCommands, host: str, port: int) -> None:
+    """Serve until a stop is requested."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = f"watcher/{__version__}"
+
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.send_error(413)
+                return
+            body = self.rfile.read(length) if length else b""
+            answer = app.handle(method, self.path, dict(self.headers.items()), body)
+            data = answer.encoded()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.info("%s %s", self.address_string(), format % args)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.timeout = 0.5
+    try:
+        while not stopping.requested():
+            server.handle_request()
+    finally:
+        server.server_close()
+        app.close()
