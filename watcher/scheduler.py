@@ -107,10 +107,11 @@ def loop(
             report(outcome)
             last_delivery = now()
             runs += 1
+            if outcome.busy:
+                say("another run is in progress; waiting for it")
             if max_runs is not None and runs >= max_runs:
                 return
             if outcome.busy:
-                say("another run is in progress; waiting for it")
                 stopping.wait(5.0)
             continue
         if pending and current - last_delivery >= RETRY_DELIVERY:

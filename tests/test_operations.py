@@ -1,0 +1,444 @@
+"""Running it like operations does: the scheduler, the slash-command endpoint, health checks,
+pings, logs, and the container files."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import ROOT, Workspace, fr_config, fr_document, notice
+from watcher import stopping
+from watcher.config import parse_config
+from watcher.lock import RunLock
+from watcher.scheduler import loop, plan
+
+NY = ZoneInfo("America/New_York")
+
+
+def sources(extra: str) -> list:
+    text = 'slack: {channel: "#t"}\nsources:\n' + extra
+    return list(parse_config(text, Path("s.yaml")).sources)
+
+
+# --- the scheduler ---------------------------------------------------------------------------
+
+SCHEDULED = """\
+  - {name: every15, kind: feed, url: "http://127.0.0.1/a", every: 15m}
+  - {name: desk, kind: feed, url: "http://127.0.0.1/b", cron: ["45 8 * * 1-5", "15 16 * * 1-5"]}
+  - {name: plain, kind: feed, url: "http://127.0.0.1/c"}
+  - {name: disabled-one, kind: feed, url: "http://127.0.0.1/d", enabled: false}
+"""
+
+
+def test_everything_never_checked_is_due_and_disabled_sources_never_are():
+    now = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+    result = plan(sources(SCHEDULED), {}, now, default_every=timedelta(minutes=30), zone=NY)
+    assert result.due == ("every15", "desk", "plain")
+
+
+def test_next_runs_follow_every_cron_and_the_default():
+    now = datetime(2026, 12, 1, 13, 40, tzinfo=UTC)  # Tuesday 08:40 in New York
+    last = {
+        "every15": now - timedelta(minutes=10),
+        "desk": now - timedelta(hours=2),
+        "plain": now - timedelta(minutes=29),
+    }
+    result = plan(sources(SCHEDULED), last, now, default_every=timedelta(minutes=30), zone=NY)
+    assert result.due == ()
+    # plain is due at 13:41 (30m default), every15 at 13:45, desk at 08:45 New York = 13:45 UTC
+    assert result.wake_at == datetime(2026, 12, 1, 13, 41, tzinfo=UTC)
+    later = plan(
+        sources(SCHEDULED),
+        last,
+        now + timedelta(minutes=5),
+        default_every=timedelta(minutes=30),
+        zone=NY,
+    )
+    assert later.due == ("every15", "desk", "plain")
+
+
+def test_cron_times_are_new_york_times_across_daylight_saving():
+    (desk,) = sources('  - {name: desk, kind: feed, url: "http://x", cron: "45 8 * * 1-5"}\n')
+    summer_last = datetime(2026, 7, 6, 13, 0, tzinfo=UTC)  # Monday 09:00 EDT
+    summer = plan(
+        [desk], {"desk": summer_last}, summer_last, default_every=timedelta(hours=1), zone=NY
+    )
+    assert summer.wake_at == datetime(2026, 7, 7, 12, 45, tzinfo=UTC)  # 08:45 EDT
+    winter_last = datetime(2026, 12, 7, 14, 0, tzinfo=UTC)  # Monday 09:00 EST
+    winter = plan(
+        [desk], {"desk": winter_last}, winter_last, default_every=timedelta(hours=1), zone=NY
+    )
+    assert winter.wake_at == datetime(2026, 12, 8, 13, 45, tzinfo=UTC)  # 08:45 EST
+    friday = datetime(2026, 12, 11, 14, 0, tzinfo=UTC)
+    weekend = plan([desk], {"desk": friday}, friday, default_every=timedelta(hours=1), zone=NY)
+    assert weekend.wake_at == datetime(2026, 12, 14, 13, 45, tzinfo=UTC)  # Monday
+
+
+def test_a_bad_cron_or_zone_is_a_config_error(workspace: Workspace):
+    workspace.write_config(
+        'slack: {channel: "#t"}\nschedule: {timezone: Mars/Olympus}\n'
+        'sources:\n  - {name: a, kind: feed, url: "http://x", '
+        'cron: "61 * * * *"}\n'
+    )
+    result = workspace.cli("validate")
+    assert result.exit_code == 2
+    assert "schedule.timezone: unknown time zone 'Mars/Olympus'" in result.stderr
+    assert "cron: not a cron expression '61 * * * *'" in result.stderr
+
+
+def test_the_scheduler_runs_due_sources_and_never_overlaps_another_run(workspace, fr):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(
+        fr_config(fr.url).replace("kind: federal_register", "kind: federal_register\n    every: 1h")
+    )
+    config = parse_config(workspace.config.read_text(), workspace.config)
+    from watcher.deliver import StdoutPoster
+
+    said: list[str] = []
+    reports = []
+    with RunLock(workspace.state) as lock:  # another process is running
+        assert lock.acquired
+        loop(
+            config,
+            workspace.state,
+            poster_factory=StdoutPoster,
+            report=reports.append,
+            say=said.append,
+            max_runs=1,
+        )
+    assert reports[0].busy and fr.requests == []
+    assert "another run is in progress; waiting for it" in said
+
+    reports.clear()
+    loop(
+        config,
+        workspace.state,
+        poster_factory=StdoutPoster,
+        report=reports.append,
+        say=said.append,
+        max_runs=1,
+    )
+    assert [s.name for s in reports[0].sources] == ["fr-trade"]
+    requests = len(fr.requests)
+
+    stopping.reset()
+    timer = threading.Timer(1.0, stopping.request, args=("SIGTERM",))
+    timer.start()
+    started = time.monotonic()
+    loop(
+        config, workspace.state, poster_factory=StdoutPoster, report=reports.append, say=said.append
+    )  # nothing due for an hour: it sleeps until the stop request
+    stopping.reset()
+    assert time.monotonic() - started < 5
+    assert len(fr.requests) == requests, "not checked again before its hour"
+    assert said[-1] == "stopped by SIGTERM"
+
+
+def test_watcher_schedule_as_a_process_logs_runs_and_stops_on_sigterm(workspace, fr):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(fr_config(fr.url))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "watcher",
+            "--config",
+            str(workspace.config),
+            "--state-dir",
+            str(workspace.state),
+            "schedule",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 20
+    while not fr.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "scheduling 1 sources" in out
+    assert re.search(r"fr-trade: ok, baseline, 1 recorded .* \[run 1\]", out)
+    assert "stopped by SIGTERM" in out
+
+
+# --- health, pings, logs ---------------------------------------------------------------------
+
+
+def test_health_exit_codes(workspace, fr):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(fr_config(fr.url))
+    fresh = workspace.cli("status", "--health")
+    assert fresh.exit_code == 1 and "no run has finished yet" in fresh.stdout
+    workspace.cli("run")
+    healthy = workspace.cli("status", "--health")
+    assert healthy.exit_code == 0 and healthy.stdout.strip() == "healthy"
+    time.sleep(1.1)
+    stale = workspace.cli("status", "--health", "--max-age", "1s")
+    assert stale.exit_code == 1 and "more than 1s ago" in stale.stdout
+    fr.status = 500
+    for _ in range(3):
+        workspace.cli("run")
+    failing = workspace.cli("status", "--health", "--json")
+    assert failing.exit_code == 1
+    (problem,) = json.loads(failing.stdout)["problems"]
+    assert problem.startswith("fr-trade has failed 3 checks in a row: GET")
+
+
+def test_a_ping_url_hears_the_start_and_the_exit_code(workspace, fr, slack_server):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(fr_config(fr.url))
+    slack_server.expect_request(re.compile("/ping/.*")).respond_with_data("OK")
+    env = {"WATCHER_PING_URL": slack_server.url_for("/ping/abc")}
+    assert workspace.cli("run", env=env).exit_code == 0
+    fr.status = 500
+    assert workspace.cli("run", env=env).exit_code == 1
+    assert [r.path for r, _ in slack_server.log] == [
+        "/ping/abc/start",
+        "/ping/abc/0",
+        "/ping/abc/start",
+        "/ping/abc/1",
+    ]
+
+
+def test_an_unreachable_ping_url_never_fails_the_run(workspace, fr):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(fr_config(fr.url))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = workspace.cli("run", env={"WATCHER_PING_URL": f"http://127.0.0.1:{port}/x"})
+    assert result.exit_code == 0
+    assert "could not ping" in result.stderr
+
+
+def test_json_logs_have_one_line_per_source_per_run(workspace, fr):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(fr_config(fr.url))
+    workspace.cli("run")
+    fr.add(fr_document("2025-00002", "Adjusting Imports of Tin", "2025-07-02"))
+    result = workspace.cli("--log-format", "json", "run")
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert all("ts" in line for line in lines)
+    (source,) = [line for line in lines if line.get("event") == "source"]
+    assert source["run"] == 2 and source["source"] == "fr-trade"
+    assert source["outcome"] == "ok" and source["new"] == 1 and source["alerts"] == 1
+    assert "duration_s" in source and "ts" in source
+    (delivery,) = [line for line in lines if line.get("event") == "delivery"]
+    assert delivery["sent"] == 1
+
+
+# --- the slash-command endpoint --------------------------------------------------------------
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+def signed(body: dict, *, secret: str = SECRET, age: int = 0) -> tuple[bytes, dict]:
+    raw = urlencode(body).encode()
+    stamp = str(int(time.time()) - age)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + raw, hashlib.sha256)
+    return raw, {
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": "v0=" + digest.hexdigest(),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+@pytest.fixture
+def endpoint(workspace: Workspace, fr, slack_server):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(
+        fr_config(fr.url).replace(
+            '  channel: "#trade-alerts"\n',
+            '  channel: "#trade-alerts"\n  commands: {allowed_users: [U0LAWYER, U0OPS]}\n',
+        )
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "watcher",
+            "--config",
+            str(workspace.config),
+            "--state-dir",
+            str(workspace.state),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SLACK_SIGNING_SECRET": SECRET},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    slack_server.expect_request("/commands/response").respond_with_data("ok")
+    yield base, slack_server
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=20)
+    assert process.returncode == 0
+
+
+def command(text: str, response_url: str, user: str = "U0LAWYER") -> dict:
+    return {
+        "command": "/watcher",
+        "text": text,
+        "user_id": user,
+        "channel_id": "C0TRADE",
+        "response_url": response_url,
+        "team_id": "T0",
+    }
+
+
+def test_healthz(endpoint):
+    base, _ = endpoint
+    answer = httpx.get(base + "/healthz")
+    assert answer.status_code == 200 and answer.json()["ok"] is True
+
+
+def test_a_signed_check_is_acknowledged_and_its_outcome_posted_back(endpoint, fr):
+    base, server = endpoint
+    body, headers = signed(command("check fr-trade", server.url_for("/commands/response")))
+    started = time.monotonic()
+    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
+    assert time.monotonic() - started < 3, "Slack wants an answer within 3 seconds"
+    assert answer.status_code == 200
+    assert answer.json()["text"] == "Checking `fr-trade` now; the result will follow here."
+    deadline = time.monotonic() + 20
+    while not server.log and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ((request, _),) = server.log
+    posted = json.loads(request.get_data())
+    assert posted["response_type"] == "ephemeral"
+    assert "fr-trade: ok, baseline, 1 recorded" in posted["text"]
+    assert fr.requests, "the check really ran"
+
+
+def test_forged_stale_and_unsigned_requests_are_refused(endpoint, fr):
+    base, server = endpoint
+    payload = command("check fr-trade", server.url_for("/commands/response"))
+    forged, forged_headers = signed(payload, secret="not-the-secret")
+    stale, stale_headers = signed(payload, age=600)
+    for body, headers in (
+        (forged, forged_headers),
+        (stale, stale_headers),
+        (urlencode(payload).encode(), {}),
+    ):
+        answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
+        assert answer.status_code == 401
+    body, headers = signed(payload)
+    tampered = body.replace(b"fr-trade", b"fr-trad3")
+    assert (
+        httpx.post(base + "/slack/commands", content=tampered, headers=headers).status_code == 401
+    )
+    time.sleep(0.3)
+    assert fr.requests == [] and server.log == []
+
+
+@pytest.mark.parametrize(
+    "text", ["check nope", "check https://evil.example/feed", "check ../../etc/passwd"]
+)
+def test_only_configured_source_names_are_checked(endpoint, fr, text):
+    base, server = endpoint
+    body, headers = signed(command(text, server.url_for("/commands/response")))
+    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
+    assert answer.status_code == 200
+    assert answer.json()["text"].startswith("There is no source named")
+    assert "fr-trade" in answer.json()["text"]
+    time.sleep(0.3)
+    assert fr.requests == []
+
+
+def test_only_allowed_users_may_check(endpoint, fr):
+    base, server = endpoint
+    body, headers = signed(
+        command("check fr-trade", server.url_for("/commands/response"), user="U0INTRUDER")
+    )
+    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
+    assert "not on the list" in answer.json()["text"]
+    time.sleep(0.3)
+    assert fr.requests == []
+
+
+def test_status_from_slack(endpoint, workspace):
+    base, server = endpoint
+    workspace.cli("run")
+    body, headers = signed(command("status", server.url_for("/commands/response")))
+    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
+    assert "`fr-trade`: ok" in answer.json()["text"]
+
+
+# --- the container files ---------------------------------------------------------------------
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    return [tuple(line.split(None, 1)) for line in lines if line and not line.startswith("#")]
+
+
+def test_the_dockerfile_pins_its_base_runs_unprivileged_and_enters_watcher():
+    instructions = dockerfile()
+    (base,) = [arg for op, arg in instructions if op == "FROM"]
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim(-\w+)?", base), base
+    users = [arg for op, arg in instructions if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert ("ENTRYPOINT", '["watcher"]') in instructions
+    assert ("CMD", '["schedule"]') in instructions
+    env = " ".join(arg for op, arg in instructions if op == "ENV")
+    assert "WATCHER_STATE_DIR=/data" in env and "WATCHER_CONFIG=/config/sources.yaml" in env
+    assert ("VOLUME", '["/data"]') in instructions
+    healthcheck = [arg for op, arg in instructions if op == "HEALTHCHECK"]
+    assert healthcheck and '"status", "--health"' in healthcheck[0]
+    runs = " ".join(arg for op, arg in instructions if op == "RUN")
+    assert "pip install ." in runs
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", "state", ".venv", "tests"} <= set(ignored)
+
+
+def test_compose_and_kubernetes_examples():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    service = compose["services"]["watcher"]
+    assert service["command"] == ["schedule"]
+    assert "watcher-data:/data" in service["volumes"]
+    documents = list(
+        yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "cronjob.yaml").read_text())
+    )
+    (cronjob,) = [d for d in documents if d["kind"] == "CronJob"]
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    container = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["run"]
