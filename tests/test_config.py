@@ -152,3 +152,15 @@ def test_bad_durations(text):
 def test_format_duration_round_trips():
     for text in ("15m", "1h30m", "2d", "1d2h3m4s"):
         assert format_duration(parse_duration(text)) == text
+
+
+def test_validate_checks_css_selectors_too(workspace):
+    workspace.write_config(
+        'slack: {channel: "#t"}\nsources:\n  - name: p\n    kind: page\n'
+        '    url: https://x.gov/\n    selector: "main >>> ["\n    item_selector: "li"\n'
+    )
+    result = workspace.cli("validate")
+    assert result.exit_code == 2
+    assert "sources.yaml:6: source 'p' (sources[0]): selector: not a valid CSS selector" in (
+        result.stderr
+    )

@@ -237,8 +237,9 @@ def test_ignore_patterns_and_bad_selectors():
     assert clean_lines("Visits: 123\nReal text\n", [__import__("re").compile(r"Visits: \d+")]) == [
         "Real text"
     ]
-    with pytest.raises(Exception, match="not a valid CSS selector"):
-        source(PAGE.replace("[article, main]", "'main >>> ['"))
+    bad = source(PAGE.replace("[article, main]", "'main >>> ['"))
+    with pytest.raises(SourceError, match="not a valid CSS selector 'main >>> \\['"):
+        parse_page(b"<main></main>", "https://x.gov/", bad)
     with pytest.raises(Exception, match="not a valid regular expression"):
         source(PAGE + "    ignore: ['(unclosed']\n")
 

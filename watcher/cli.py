@@ -43,10 +43,10 @@ class Context:
         self.state_dir = state_dir
         self.log_format = log_format
 
-    def load(self) -> Config:
+    def load(self, *, deep: bool = False) -> Config:
         from watcher.config import load_config
 
-        return load_config(self.config_path)
+        return load_config(self.config_path, deep=deep)
 
 
 def _errors_to_exit_codes(func: F) -> F:
@@ -156,6 +156,19 @@ def _dry_run_option(func: F) -> F:
 @_errors_to_exit_codes
 def run(obj: Context, dry_run: bool) -> None:
     """Check every enabled source that is due, deliver alerts, record state (for cron)."""
+    if not dry_run:
+        from watcher.fastpath import nothing_due
+
+        waiting = nothing_due(obj.config_path, obj.state_dir)
+        if waiting is not None:
+            if obj.log_format == "json":
+                stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                click.echo(
+                    json.dumps({"ts": stamp, "event": "not_due", "sources": waiting}), err=True
+                )
+            else:
+                click.echo("not due yet: " + ", ".join(waiting), err=True)
+            sys.exit(EXIT_OK)
     config = obj.load()
     _execute(obj, config, None, dry_run=dry_run, command="run")
 
@@ -257,6 +270,10 @@ def _execute(
             "what was not done waits for the next run",
             err=True,
         )
+    if not dry_run:
+        from watcher.fastpath import remember_valid
+
+        remember_valid(obj.config_path, obj.state_dir)
     if dry_run:
         for alert in report.alerts:
             click.echo(render_text(alert, alert.channel) + "\n")
@@ -648,7 +665,7 @@ def validate(obj: Context) -> None:
     """Load and validate the configuration; print every problem with its location."""
     from watcher.durations import format_duration
 
-    config = obj.load()
+    config = obj.load(deep=True)
     click.echo(f"{config.path}: OK, {len(config.sources)} source(s)")
     for source in config.sources:
         state = "" if source.enabled else " (disabled)"

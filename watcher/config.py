@@ -354,8 +354,11 @@ class TopModel(_Strict):
 # Loading
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate a configuration file; raise ConfigError listing every problem."""
+def load_config(path: Path, *, deep: bool = False) -> Config:
+    """Read and validate a configuration file; raise ConfigError listing every problem.
+
+    `deep` also runs the checks too slow for every run (CSS selector syntax), as
+    `watcher validate` does."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -364,10 +367,10 @@ def load_config(path: Path) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(path), f"cannot read: {exc}")]) from None
-    return parse_config(text, path)
+    return parse_config(text, path, deep=deep)
 
 
-def parse_config(text: str, path: Path) -> Config:
+def parse_config(text: str, path: Path, *, deep: bool = False) -> Config:
     """Validate configuration text; `path` is used in messages and kept on the Config."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -403,6 +406,11 @@ def parse_config(text: str, path: Path) -> Config:
                 continue
             source, source_problems = _build_source(raw, prefix, default_channel, locate)
             problems += source_problems
+            if deep and source is not None:
+                problems += [
+                    Problem(locate((*prefix, key)), message)
+                    for key, message in getattr(source.options, "deep_problems", list)()
+                ]
             name = raw.get("name")
             if isinstance(name, str):
                 if name in seen:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from watcher.reference import AMBIGUOUS_MINERALS, COUNTRIES, CRITICAL_MINERALS
@@ -146,7 +147,11 @@ def _word_pattern(name: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w-])" + body + r"(?!\w)", re.IGNORECASE)
 
 
-_MINERAL_PATTERNS = {name: _word_pattern(name) for name in CRITICAL_MINERALS}
+@cache
+def _mineral_patterns() -> dict[str, re.Pattern[str]]:
+    return {name: _word_pattern(name) for name in CRITICAL_MINERALS}
+
+
 # "copper, lead, and zinc" and "lead ore" name lead; "would lead to" and "tin-plated" do not.
 _LIST_GAP = re.compile(r"\s*(?:,|;|/|&|and|or)\s*(?:and\s+|or\s+)?", re.IGNORECASE)
 _MATERIAL_AFTER = re.compile(
@@ -158,7 +163,7 @@ _MATERIAL_AFTER = re.compile(
 def minerals(text: str) -> tuple[str, ...]:
     """USGS critical minerals the text names, in order of first mention."""
     spans: list[tuple[int, int, str]] = []
-    for name, pattern in _MINERAL_PATTERNS.items():
+    for name, pattern in _mineral_patterns().items():
         spans += [(m.start(), m.end(), name) for m in pattern.finditer(text)]
     plain = [(s, e) for s, e, n in spans if n not in AMBIGUOUS_MINERALS]
 
@@ -179,22 +184,25 @@ def _alternatives(names: Iterable[str]) -> str:
     return "|".join(re.escape(n).replace("'", "['’]").replace(r"\ ", r"\s+") for n in names)
 
 
-_COUNTRY_PATTERNS = {
-    names[0]: re.compile(r"(?<![\w-])(?:" + _alternatives(names) + r")(?![\w-])")
-    for names in COUNTRIES
-}
-# "Korea" alone, or the Republic of Korea, is South Korea; the Democratic People's Republic of
-# Korea is not.
-_COUNTRY_PATTERNS["South Korea"] = re.compile(
-    r"(?<![\w-])(?:South\s+Korea|(?<!People['’]s\s)Republic\s+of\s+Korea|"
-    r"(?<!North\s)(?<!of\s)Korea)(?![\w-])"
-)
+@cache
+def _country_patterns() -> dict[str, re.Pattern[str]]:
+    patterns = {
+        names[0]: re.compile(r"(?<![\w-])(?:" + _alternatives(names) + r")(?![\w-])")
+        for names in COUNTRIES
+    }
+    # "Korea" alone, or the Republic of Korea, is South Korea; the Democratic People's
+    # Republic of Korea is not.
+    patterns["South Korea"] = re.compile(
+        r"(?<![\w-])(?:South\s+Korea|(?<!People['’]s\s)Republic\s+of\s+Korea|"
+        r"(?<!North\s)(?<!of\s)Korea)(?![\w-])"
+    )
+    return patterns
 
 
 def countries(text: str) -> tuple[str, ...]:
     """Countries (and the EU) the text names, in order of first mention."""
     found = []
-    for canonical, pattern in _COUNTRY_PATTERNS.items():
+    for canonical, pattern in _country_patterns().items():
         match = pattern.search(text)
         if match:
             found.append((match.start(), canonical))

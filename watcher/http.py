@@ -15,14 +15,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
-import stamina
 
 from watcher.config import HttpSettings
 from watcher.errors import FetchError
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx and stamina are imported where they are used, so that a run with nothing to fetch
+# (and `watcher --help`) does not pay for them.
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down for this run
@@ -86,6 +89,8 @@ class _Retryable(Exception):
 
 def _retry_hook(exc: Exception) -> bool | float:
     """stamina's backoff hook: whether to retry, or how long to wait when the server said."""
+    import httpx
+
     if isinstance(exc, _Retryable):
         if exc.retry_after is None:
             return True
@@ -139,6 +144,8 @@ class Fetcher:
     """The one HTTP client of a run. Thread-safe; counts requests and bytes for reports."""
 
     def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None):
+        import httpx
+
         self.settings = settings
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
@@ -171,6 +178,9 @@ class Fetcher:
         attempts: int | None = None,
     ) -> Fetched:
         """GET a URL, retrying what is worth retrying; raise FetchError otherwise."""
+        import httpx
+        import stamina
+
         shown = _shorten(url)
         try:
             for attempt in stamina.retry_context(

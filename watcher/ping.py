@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import os
 
-import httpx
-
 from watcher import HOMEPAGE, __version__
 
 log = logging.getLogger(__name__)
@@ -21,6 +19,8 @@ def ping(suffix: str) -> None:
     base = os.environ.get("WATCHER_PING_URL", "").strip()
     if not base:
         return
+    import httpx
+
     url = f"{base.rstrip('/')}/{suffix}"
     try:
         httpx.get(url, timeout=5.0, headers={"User-Agent": f"watcher/{__version__} (+{HOMEPAGE})"})

@@ -14,17 +14,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher import stopping
 from watcher.config import Config, SourceConfig
 from watcher.decide import Context, Decision, Related, decide, thread_key
 from watcher.deliver import DeliveryReport, Poster, drain
-from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
-from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
-from watcher.http import Fetcher
 from watcher.lock import RunLock
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
 from watcher.reminders import DEADLINES, Deadline, reminder_alert
@@ -34,6 +31,10 @@ from watcher.schedule import is_due
 from watcher.sources import REGISTRY
 from watcher.sources.base import Role
 from watcher.store import Store, parse_iso
+
+if TYPE_CHECKING:
+    from watcher.fulltext import TextFetcher
+    from watcher.http import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,9 @@ def _check_all(
     reports: list[SourceReport] = []
     alerts: list[Alert] = []
     if sources:
+        from watcher.fulltext import TextFetcher
+        from watcher.http import Fetcher
+
         memories = {s.name: store.memory(s.name) for s in sources}
         with Fetcher(config.http) as fetcher:
             with ThreadPoolExecutor(
@@ -414,6 +418,8 @@ def _date(value: Any) -> date | None:
 
 
 def _enrich(alerts: Sequence[Alert], texts: TextFetcher, config: Config) -> tuple[Alert, ...]:
+    from watcher.enrich import text_url, with_facts
+
     """Each alert with the trade facts of its document's text, fetched where worth it."""
     full_text_sources = [s.name for s in config.sources if getattr(s.options, "full_text", False)]
     out = []

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from watcher.config import SourceConfig
-from watcher.http import Fetcher
 from watcher.models import Snapshot, SourceMemory
 
-CheckFunction = Callable[[Fetcher, SourceConfig, SourceMemory], Snapshot]
+if TYPE_CHECKING:
+    from watcher.http import Fetcher
+
+CheckFunction = Callable[["Fetcher", SourceConfig, SourceMemory], Snapshot]
 
 
 class Role(StrEnum):
@@ -26,6 +29,11 @@ class KindOptions(BaseModel):
     """Base of every kind's options: unknown keys are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def deep_problems(self) -> list[tuple[str, str]]:
+        """(key, message) for problems too costly to look for on every run (a CSS selector's
+        syntax): `watcher validate` looks for them; a run meets them as a source error."""
+        return []
 
 
 @dataclass(frozen=True)

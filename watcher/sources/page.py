@@ -52,13 +52,16 @@ def _selectors(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _check_selector(selector: str) -> None:
+def selector_problem(selector: str) -> str | None:
+    """Why a CSS selector cannot be used, or None. (soupsieve is slow to import: only
+    `watcher validate` and a page check call this.)"""
     import soupsieve
 
     try:
         soupsieve.compile(selector)
     except Exception as exc:  # soupsieve raises several types for bad syntax
-        raise ValueError(f"not a valid CSS selector {selector!r}: {exc}") from None
+        return f"not a valid CSS selector {selector!r}: {' '.join(str(exc).split())}"
+    return None
 
 
 class PageOptions(KindOptions):
@@ -70,19 +73,22 @@ class PageOptions(KindOptions):
 
     @field_validator("selector")
     @classmethod
-    def _valid_selectors(cls, value: str | list[str]) -> str | list[str]:
-        if not _selectors(value):
-            raise ValueError("give at least one selector")
-        for selector in _selectors(value):
-            _check_selector(selector)
+    def _some_selector(cls, value: str | list[str]) -> str | list[str]:
+        if not _selectors(value) or not all(s.strip() for s in _selectors(value)):
+            raise ValueError("give at least one non-empty selector")
         return value
 
-    @field_validator("item_selector")
-    @classmethod
-    def _valid_item_selector(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_selector(value)
-        return value
+    def deep_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        for selector in _selectors(self.selector):
+            problem = selector_problem(selector)
+            if problem:
+                problems.append(("selector", problem))
+        if self.item_selector is not None:
+            problem = selector_problem(self.item_selector)
+            if problem:
+                problems.append(("item_selector", problem))
+        return problems
 
     @field_validator("ignore")
     @classmethod
@@ -126,6 +132,8 @@ def parse_page(content: bytes, url: str, source: SourceConfig) -> tuple[list[Ite
 
     options = source.options
     assert isinstance(options, PageOptions)
+    for _, problem in options.deep_problems():
+        raise SourceError(problem)
     soup = BeautifulSoup(content, "html.parser")
     for tag in soup(INVISIBLE):
         tag.decompose()
