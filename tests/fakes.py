@@ -9,6 +9,7 @@ and records what it was sent; it can fail on demand.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -49,6 +50,7 @@ class FakeFederalRegister:
         self.status: int | None = None  # answer every request with this status instead
         self.page_size_limit: int | None = None  # page smaller than asked, like a proxy might
         self.texts: dict[str, str] = {}  # full texts by document number; others answer 404
+        self.etags = False  # answer with an ETag, and 304 to a request that has it
         self.requests: list[dict[str, list[str]]] = []
         self.lock = threading.Lock()
         server.expect_request(f"{prefix}/documents.json").respond_with_handler(self._documents)
@@ -124,7 +126,15 @@ class FakeFederalRegister:
             body["next_page_url"] = (
                 f"https://www.federalregister.gov/api/v1/documents.json?page={page + 1}"
             )
-        return Response(json.dumps(body), content_type="application/json; charset=utf-8")
+        text = json.dumps(body)
+        if self.etags:
+            etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:16] + '"'
+            if request.headers.get("If-None-Match") == etag:
+                return Response(status=304, headers={"ETag": etag})
+            return Response(
+                text, content_type="application/json; charset=utf-8", headers={"ETag": etag}
+            )
+        return Response(text, content_type="application/json; charset=utf-8")
 
     def publish(self, number: str, **fields: Any) -> dict[str, Any]:
         """Move a document from the inspection desk into the published documents."""

@@ -299,3 +299,44 @@ def test_documents_without_a_number_are_skipped_with_a_note(server):
         )
     assert [i.key for i in snap.items] == ["2025-00003"]
     assert any("without a document_number" in n for n in snap.notes)
+
+
+def test_an_unchanged_window_costs_a_304(fr):
+    fr.etags = True
+    fr.add(*days(1, 3, 2))
+    source = source_for(fr.url)
+    memory = SourceMemory(cursor={"newest_publication_date": "2025-03-03"})
+    with Fetcher(HTTP) as fetcher:
+        first = fr_check(fetcher, source, memory)
+        assert len(first.items) == 6 and first.validators
+        again = fr_check(
+            fetcher, source, SourceMemory(cursor=first.cursor, validators=first.validators)
+        )
+        assert again.unchanged and again.items == ()
+        fr.add(fr_document("2025-99999", "New", "2025-03-03", type="Notice"))
+        changed = fr_check(
+            fetcher, source, SourceMemory(cursor=first.cursor, validators=first.validators)
+        )
+    assert not changed.unchanged and len(changed.items) == 7
+    assert fr.requests[1].get("conditions[publication_date][gte]") == ["2025-02-28"]
+
+
+def test_backfill_records_a_past_period_beyond_the_page_window_and_announces_nothing(workspace, fr):
+    fr.add(*days(1, 20, 3))  # 60 documents
+    workspace.write_config(
+        fr_config(fr.url).replace(
+            "    kind: federal_register\n",
+            "    kind: federal_register\n    per_page: 5\n    max_pages: 2\n",
+        )
+    )
+    result = workspace.cli("backfill", "fr-trade", "--since", "2025-03-01", "--until", "2025-03-20")
+    assert result.exit_code == 0, result.stderr
+    assert "back-filled 60 documents" in result.stderr and "none announced" in result.stderr
+    status = json.loads(workspace.cli("status", "--json").stdout)
+    assert status["sources"][0]["items"] == 60
+    assert status["alerts"] == {"pending": 0, "sent": 0, "failed": 0}
+    fr.add(fr_document("2025-77777", "Adjusting Imports of Tin", "2025-03-21", type="Notice"))
+    run = workspace.cli("run")
+    assert "Adjusting Imports of Tin" in run.stdout
+    assert "Now watching" not in run.stdout, "the back-fill was the baseline"
+    assert workspace.cli("backfill", "nope", "--since", "2025-01-01").exit_code == 2

@@ -300,6 +300,44 @@ def _terminal_progress() -> Callable[[int, int], None] | None:
     return show
 
 
+@cli.command()
+@click.argument("name", metavar="NAME")
+@click.option("--since", required=True, metavar="DATE", help="First publication date, YYYY-MM-DD.")
+@click.option("--until", default=None, metavar="DATE", help="Last publication date (default: now).")
+@click.pass_obj
+@_errors_to_exit_codes
+def backfill(obj: Context, name: str, since: str, until: str | None) -> None:
+    """Record a federal_register source's documents of a past period, announcing none.
+
+    However many there are: the date range is split into windows the API will page through.
+    Later runs then know them, so only what is newer is announced.
+    """
+    from datetime import date as date_type
+
+    from watcher.errors import UsageError
+    from watcher.runner import backfill as run_backfill
+
+    config = obj.load()
+    _known_sources(config, [name])
+    if config.source(name).kind != "federal_register":
+        raise UsageError(f"{name!r} is not a federal_register source; only those back-fill")
+    try:
+        first = date_type.fromisoformat(since)
+        last = date_type.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise UsageError(f"dates are YYYY-MM-DD: {exc}") from None
+    report = run_backfill(config, obj.state_dir, name, first, last)
+    if report.busy:
+        click.echo("another run is in progress; nothing done", err=True)
+        sys.exit(EXIT_OK)
+    click.echo(
+        f"{name}: back-filled {report.documents} documents ({report.relevant} relevant, "
+        f"{report.new} new to the state) in {report.requests} requests, "
+        f"{report.seconds:.1f}s; none announced",
+        err=True,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # status and history
 

@@ -117,9 +117,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 class _HostGate:
-    """Per-host politeness: at most N requests in flight and a minimum gap between starts."""
+    """Politeness: at most N requests in flight in all and per host, and a minimum gap
+    between the starts of two requests to one host."""
 
-    def __init__(self, per_host: int, interval: float):
+    def __init__(self, concurrency: int, per_host: int, interval: float):
+        self._overall = threading.BoundedSemaphore(concurrency)
         self._per_host = per_host
         self._interval = interval
         self._lock = threading.Lock()
@@ -127,16 +129,18 @@ class _HostGate:
         self._next_start: dict[str, float] = {}
 
     @contextmanager
-    def enter(self, host: str) -> Iterator[None]:
+    def enter(self, host: str, interval: float = 0.0) -> Iterator[None]:
+        gap = max(self._interval, interval)
         with self._lock:
             slot = self._slots.setdefault(host, threading.BoundedSemaphore(self._per_host))
-        with slot:
-            with self._lock:
-                now = time.monotonic()
-                start = max(now, self._next_start.get(host, now))
-                self._next_start[host] = start + self._interval
-            if start > now:
-                time.sleep(start - now)
+        with slot, self._overall:
+            if gap:
+                with self._lock:
+                    now = time.monotonic()
+                    start = max(now, self._next_start.get(host, now))
+                    self._next_start[host] = start + gap
+                if start > now:
+                    time.sleep(start - now)
             yield
 
 
@@ -149,12 +153,16 @@ class Fetcher:
         self.settings = settings
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
             follow_redirects=True,
             max_redirects=settings.max_redirects,
             headers={"User-Agent": settings.user_agent},
             transport=transport,
         )
-        self._gate = _HostGate(settings.per_host, settings.per_host_interval)
+        self._gate = _HostGate(settings.concurrency, settings.per_host, settings.per_host_interval)
         self._count_lock = threading.Lock()
         self.requests = 0
         self.bytes_received = 0
@@ -176,6 +184,7 @@ class Fetcher:
         params: Any = None,
         validators: Validators | None = None,
         attempts: int | None = None,
+        min_interval: float = 0.0,
     ) -> Fetched:
         """GET a URL, retrying what is worth retrying; raise FetchError otherwise."""
         import httpx
@@ -192,7 +201,7 @@ class Fetcher:
                 wait_jitter=1.0,
             ):
                 with attempt:
-                    return self._get_once(url, expect, params, validators)
+                    return self._get_once(url, expect, params, validators, min_interval)
         except _Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
         except httpx.TooManyRedirects:
@@ -206,7 +215,12 @@ class Fetcher:
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     def _get_once(
-        self, url: str, expect: Expect, params: Any, validators: Validators | None
+        self,
+        url: str,
+        expect: Expect,
+        params: Any,
+        validators: Validators | None,
+        min_interval: float = 0.0,
     ) -> Fetched:
         headers = {"Accept": _ACCEPT[expect]}
         if validators:

@@ -154,6 +154,65 @@ def run(
             store.close()
 
 
+@dataclass(frozen=True)
+class BackfillReport:
+    documents: int
+    relevant: int
+    new: int
+    requests: int
+    seconds: float
+    busy: bool = False
+
+
+def backfill(
+    config: Config,
+    state_dir: Path,
+    name: str,
+    since: date,
+    until: date | None,
+    *,
+    now: Callable[[], datetime] = utcnow,
+) -> BackfillReport:
+    """Record a Federal Register source's documents of a past period, announcing none."""
+    from watcher.http import Fetcher
+    from watcher.sources import federal_register
+
+    source = config.source(name)
+    started = time.monotonic()
+    with RunLock(state_dir) as lock:
+        if not lock.acquired:
+            return BackfillReport(0, 0, 0, 0, 0.0, busy=True)
+        store = Store.open(state_dir)
+        try:
+            with Fetcher(config.http) as fetcher:
+                snapshot = federal_register.backfill(fetcher, source, since, until)
+            memory = store.memory(source.name)
+            previous = store.load_items(source.name, [i.key for i in snapshot.items])
+            kind = REGISTRY[source.kind]
+            decision = decide(source, kind, snapshot, previous, baseline=True)
+            seen = memory.cursor.get("newest_publication_date")
+            cursor = dict(snapshot.cursor)
+            if seen and (not cursor or str(seen) > str(cursor["newest_publication_date"])):
+                cursor = dict(memory.cursor)
+            store.record_check(
+                source=source.name,
+                kind=source.kind,
+                snapshot=replace(snapshot, cursor=cursor),
+                decision=replace(decision, alerts=()),
+                now=now(),
+                run_id=None,
+            )
+        finally:
+            store.close()
+    return BackfillReport(
+        documents=len(snapshot.items),
+        relevant=decision.relevant,
+        new=decision.new,
+        requests=snapshot.requests,
+        seconds=time.monotonic() - started,
+    )
+
+
 def deliver_pending(
     config: Config, state_dir: Path, poster: Poster, *, now: Callable[[], datetime] = utcnow
 ) -> DeliveryReport | None:

@@ -17,19 +17,20 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from pydantic import Field, field_validator
 
 from watcher.config import SourceConfig
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint, strip_cache_buster
-from watcher.http import Expect, Fetcher
+from watcher.http import Expect, Fetcher, Validators
 from watcher.match import normalise_text, normalise_type
 from watcher.models import Item, Snapshot, SourceMemory
 from watcher.sources.base import KindOptions, Role, SourceKind
 
 API_RESULT_WINDOW = 10_000  # the API serves no result past the 10,000th of a query
+FR_INTERVAL = 0.2  # seconds between requests: the Federal Register asks for at most ~5 a second
 
 FIELDS = (
     "abstract",
@@ -255,16 +256,35 @@ def normalise_document(doc: Mapping[str, Any]) -> Item:
 
 
 class _Page:
-    def __init__(self, count: int, results: list[Mapping[str, Any]], has_next: bool):
+    def __init__(
+        self,
+        count: int,
+        results: list[Mapping[str, Any]],
+        has_next: bool,
+        validators: Validators | None = None,
+        not_modified: bool = False,
+    ):
         self.count = count
         self.results = results
         self.has_next = has_next
+        self.validators = validators
+        self.not_modified = not_modified
+
+
+def query_key(endpoint: str, params: list[tuple[str, str]]) -> str:
+    """The request as one string: what HTTP validators are remembered under."""
+    return endpoint + "?" + urlencode(params)
 
 
 class _Query:
     """One check's conversation with the documents endpoint."""
 
-    def __init__(self, fetcher: Fetcher, source: SourceConfig):
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        source: SourceConfig,
+        known: Mapping[str, Mapping[str, str]] | None = None,
+    ):
         self.fetcher = fetcher
         self.source = source
         self.options = cast(FederalRegisterOptions, source.options)
@@ -272,12 +292,29 @@ class _Query:
         self.params = base_params(self.options)
         self.cap = min(API_RESULT_WINDOW, self.options.per_page * self.options.max_pages)
         self.notes: list[str] = []
+        self.known = known or {}  # validators from the last check, by query
+        self.validators: dict[str, dict[str, str]] = {}  # to remember for the next one
+        self.not_modified = False
 
-    def page(self, window: list[tuple[str, str]], number: int) -> _Page:
+    def page(
+        self, window: list[tuple[str, str]], number: int, *, conditional: bool = False
+    ) -> _Page:
         params = [*self.params, *window]
         if number > 1:
             params.append(("page", str(number)))
-        fetched = self.fetcher.get(self.endpoint, expect=Expect.JSON, params=params)
+        key = query_key(self.endpoint, params)
+        known = Validators.from_dict(self.known.get(key)) if conditional else None
+        fetched = self.fetcher.get(
+            self.endpoint,
+            expect=Expect.JSON,
+            params=params,
+            validators=known,
+            min_interval=FR_INTERVAL,
+        )
+        if fetched.not_modified:
+            return _Page(0, [], False, known, not_modified=True)
+        if conditional and fetched.validators.as_dict():
+            self.validators = {key: fetched.validators.as_dict()}
         try:
             data = json.loads(fetched.content)
         except ValueError as exc:
@@ -293,14 +330,25 @@ class _Query:
             raise SourceError(f"{self.endpoint}: `results` is not a list of documents")
         return _Page(count, results, bool(data.get("next_page_url")))
 
-    def window(self, gte: date | None, lte: date | None, today: date) -> list[Mapping[str, Any]]:
-        """Every document published in [gte, lte], splitting the window when it is too big."""
+    def window(
+        self, gte: date | None, lte: date | None, today: date, *, conditional: bool = False
+    ) -> list[Mapping[str, Any]]:
+        """Every document published in [gte, lte], splitting the window when it is too big.
+
+        `conditional`: ask with the validators of the last check; a 304 (the whole answer
+        unchanged) sets `not_modified` and returns nothing.
+        """
         bounds = []
         if gte:
             bounds.append(("conditions[publication_date][gte]", gte.isoformat()))
         if lte:
             bounds.append(("conditions[publication_date][lte]", lte.isoformat()))
-        first = self.page(bounds, 1)
+        first = self.page(bounds, 1, conditional=conditional)
+        if first.not_modified:
+            self.not_modified = True
+            return []
+        if first.has_next or first.count > len(first.results):
+            self.validators = {}  # a 304 on page 1 would not vouch for the other pages
         cap = self.cap
         if first.results and len(first.results) < min(first.count, self.options.per_page):
             # The server pages smaller than asked (a proxy, or a per_page it ignored): the
@@ -369,7 +417,7 @@ def _type_filter(conditions: Mapping[str, Any]) -> tuple[frozenset[str], frozens
 
 def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
     """Fetch the documents of this check's window and normalise them."""
-    query = _Query(fetcher, source)
+    query = _Query(fetcher, source, memory.validators)
     options = query.options
     today = datetime.now(UTC).date()
     requests_before = fetcher.requests
@@ -378,7 +426,16 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
 
     if newest_seen is not None:
         gte = newest_seen - timedelta(days=options.overlap_days)
-        docs = query.window(gte, None, today)
+        docs = query.window(gte, None, today, conditional=True)
+        if query.not_modified:
+            return Snapshot(
+                items=(),
+                complete=False,
+                unchanged=True,
+                cursor=dict(memory.cursor),
+                validators=dict(memory.validators),
+                requests=fetcher.requests - requests_before,
+            )
     else:
         # First check: find the newest date the API has, then look back from it.
         probe = query.page([], 1)
@@ -424,8 +481,33 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
         items=tuple(items.values()),
         complete=False,
         cursor=cursor,
+        validators=query.validators,
         requests=fetcher.requests - requests_before,
         notes=tuple(notes),
+    )
+
+
+def backfill(fetcher: Fetcher, source: SourceConfig, since: date, until: date | None) -> Snapshot:
+    """Every document published from `since` to `until`, however many: the date window is
+    split until each part fits in what the API will page through."""
+    query = _Query(fetcher, source)
+    before = fetcher.requests
+    today = datetime.now(UTC).date()
+    docs = query.window(since, until, today)
+    items: dict[str, Item] = {}
+    for doc in docs:
+        try:
+            item = normalise_document(doc)
+        except ValueError:
+            continue
+        items[item.key] = item
+    newest = max((d for d in (_parse_date(i.published) for i in items.values()) if d), default=None)
+    return Snapshot(
+        items=tuple(items.values()),
+        complete=False,
+        cursor={"newest_publication_date": newest.isoformat()} if newest else {},
+        requests=fetcher.requests - before,
+        notes=tuple(query.notes),
     )
 
 

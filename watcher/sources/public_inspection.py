@@ -20,7 +20,7 @@ from watcher.http import Expect, Fetcher
 from watcher.match import normalise_text
 from watcher.models import Item, Snapshot, SourceMemory
 from watcher.sources.base import KindOptions, Role, SourceKind
-from watcher.sources.federal_register import agency_names
+from watcher.sources.federal_register import FR_INTERVAL, agency_names
 
 # Re-uploads of the PDF change these without the filing changing.
 VOLATILE = frozenset({"pdf_url", "pdf_updated_at", "pdf_file_size", "raw_text_url", "html_url"})
@@ -84,7 +84,7 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
     """Fetch the current public inspection list."""
     endpoint = source.url.rstrip("/") + "/public-inspection-documents/current.json"
     before = fetcher.requests
-    fetched = fetcher.get(endpoint, expect=Expect.JSON)
+    fetched = fetcher.get(endpoint, expect=Expect.JSON, min_interval=FR_INTERVAL)
     try:
         data = json.loads(fetched.content)
     except ValueError as exc:
