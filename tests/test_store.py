@@ -11,7 +11,8 @@ from tests.conftest import fr_config
 from watcher.decide import Decision, ItemWrite
 from watcher.errors import StateError
 from watcher.models import Alert, AlertEvent, Item, Snapshot
-from watcher.store import DB_NAME, Store, migrations
+from watcher.schema import migrations
+from watcher.store import DB_NAME, MIGRATIONS, Store
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 ITEM = Item(
@@ -38,15 +39,10 @@ def decision(*alerts: Alert) -> Decision:
 def test_migrations_run_once_and_are_safe_to_rerun(tmp_path):
     Store.open(tmp_path).close()
     store = Store.open(tmp_path)
-    applied = [m.name for m in migrations.applied(store.db)]
-    assert applied == [
-        "m001_initial",
-        "m002_flapping",
-        "m003_thread_index",
-        "m004_digests",
-        "m005_reminders",
-        "m006_health",
-    ]
+    from sqlite_utils import Database
+
+    applied = [m.name for m in migrations.applied(Database(store.db.conn))]
+    assert applied == list(MIGRATIONS) == [m.name for m in migrations._migrations]
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     store.close()
 

@@ -714,4 +714,7 @@ def validate(obj: Context) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # watcher validates its own configuration; third-party pydantic plugins have no business
+    # there, and looking for them scans every installed package's metadata at start-up.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli(prog_name="watcher")

@@ -22,6 +22,8 @@ from watcher.config import HttpSettings
 from watcher.errors import FetchError
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 # httpx and stamina are imported where they are used, so that a run with nothing to fetch
@@ -148,27 +150,54 @@ class Fetcher:
     """The one HTTP client of a run. Thread-safe; counts requests and bytes for reports."""
 
     def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None):
-        import httpx
-
         self.settings = settings
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                max_keepalive_connections=settings.concurrency,
-            ),
-            follow_redirects=True,
-            max_redirects=settings.max_redirects,
-            headers={"User-Agent": settings.user_agent},
-            transport=transport,
-        )
+        self._transport = transport
+        # One client (one connection pool) per host: httpcore's pool walks all its connections
+        # for every request it assigns, which costs more CPU than the requests themselves
+        # once dozens of connections share one pool. Per host, a pool stays small.
+        self._clients: dict[str, httpx.Client] = {}
+        self._clients_lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
         self._gate = _HostGate(settings.concurrency, settings.per_host, settings.per_host_interval)
         self._count_lock = threading.Lock()
         self.requests = 0
         self.bytes_received = 0
 
+    def _client(self, host: str) -> httpx.Client:
+        with self._clients_lock:
+            client = self._clients.get(host)
+            if client is None:
+                import httpx
+
+                settings = self.settings
+                if self._tls is None:
+                    # one TLS context for all the clients: loading the CA bundle costs
+                    # milliseconds and megabytes each time
+                    import ssl
+
+                    import certifi
+
+                    self._tls = ssl.create_default_context(cafile=certifi.where())
+                client = httpx.Client(
+                    verify=self._tls,
+                    timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+                    limits=httpx.Limits(
+                        max_connections=settings.per_host,
+                        max_keepalive_connections=settings.per_host,
+                    ),
+                    follow_redirects=True,
+                    max_redirects=settings.max_redirects,
+                    headers={"User-Agent": settings.user_agent},
+                    transport=self._transport,
+                )
+                self._clients[host] = client
+            return client
+
     def close(self) -> None:
-        self._client.close()
+        with self._clients_lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -228,10 +257,14 @@ class Fetcher:
         host = urlsplit(url).netloc
         with (
             self._gate.enter(host),
-            self._client.stream("GET", url, params=params, headers=headers) as response,
+            self._client(host).stream("GET", url, params=params, headers=headers) as response,
         ):
             self._count(requests=1)
             final_url = str(response.url)
+            if response.status_code != 200:
+                # Read what little there is, so the connection goes back to the pool for the
+                # next request to this host instead of being closed.
+                self._read_capped(response, final_url, quiet=True)
             if response.status_code == 304 and validators:
                 return Fetched(final_url, 304, b"", "", validators)
             if response.status_code in RETRYABLE_STATUS:
@@ -257,7 +290,13 @@ class Fetcher:
             ),
         )
 
-    def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+    def _read_capped(self, response: httpx.Response, url: str, quiet: bool = False) -> bytes:
+        if quiet:
+            # an error page or a 304: a bounded read, and never an error of its own
+            try:
+                return b"".join(_bounded(response.iter_bytes(), 65_536))
+            except Exception:
+                return b""
         cap = self.settings.max_bytes
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
@@ -296,6 +335,15 @@ _ACCEPT = {
 def _looks_like_html(content: bytes) -> bool:
     head = content[:512].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:200]
+
+
+def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            return
+        yield chunk
 
 
 def check_content(content: bytes, content_type: str, expect: Expect, url: str) -> None:

@@ -97,10 +97,12 @@ def select_sources(
     if names:
         return [config.source(n) for n in dict.fromkeys(names)], []
     chosen, waiting = [], []
+    rows = store.all_sources()
     for source in config.sources:
         if not source.enabled:
             continue
-        last = parse_iso(store.last_check(source.name))
+        row = rows.get(source.name)
+        last = parse_iso(row["last_check_at"] if row else None)
         if is_due(last, source.every, now, crons=source.crons, zone=config.schedule.zone):
             chosen.append(source)
         else:
@@ -252,7 +254,8 @@ def _check_all(
         from watcher.fulltext import TextFetcher
         from watcher.http import Fetcher
 
-        memories = {s.name: store.memory(s.name) for s in sources}
+        rows = store.all_sources()
+        memories = {s.name: store.memory_of(rows.get(s.name)) for s in sources}
         with Fetcher(config.http) as fetcher:
             with ThreadPoolExecutor(
                 max_workers=min(config.http.concurrency, len(sources)),
@@ -285,8 +288,8 @@ def _check_all(
                 reports.append(report)
                 alerts += decided
                 _log_source(report)
-                if not dry_run:
-                    _health(source, store, config, now())
+            if not dry_run:
+                _health(sources, store, config, now())
     order = {s.name: i for i, s in enumerate(sources)}
     reports.sort(key=lambda r: order[r.name])
     if not stopping.requested():
@@ -343,20 +346,22 @@ def _wait_unless_stopped(
             return
 
 
-def _health(source: SourceConfig, store: Store, config: Config, now: datetime) -> None:
+def _health(sources: Sequence[SourceConfig], store: Store, config: Config, now: datetime) -> None:
     """Queue a notice for operations when a source starts failing, recovers or goes quiet."""
-    health = store.health(source.name)
-    if health is None:
-        return
-    decision = judge_health(
-        health,
-        ops_channel=config.slack.operations,
-        failures_before_notice=config.health.failures_before_notice,
-        expect=source.expect,
-        now=now,
-        label=source.label,
-    )
-    store.record_health(source.name, decision, now)
+    rows = store.all_sources()
+    for source in sources:
+        health = store.health_of(rows.get(source.name))
+        if health is None:
+            continue
+        decision = judge_health(
+            health,
+            ops_channel=config.slack.operations,
+            failures_before_notice=config.health.failures_before_notice,
+            expect=source.expect,
+            now=now,
+            label=source.label,
+        )
+        store.record_health(source.name, decision, now)
 
 
 def _settle_order(source: SourceConfig) -> int:
@@ -431,10 +436,14 @@ def _reminders(config: Config, store: Store, now: datetime, *, dry_run: bool) ->
         return []
     today = now.date()
     queued: list[tuple[Alert, list[tuple[str, str, str, str, int]]]] = []
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for row in store.deadline_rows(today.isoformat()):
+        by_source.setdefault(row["source"], []).append(row)
+    done = store.reminders_done() if by_source else set()
     for source in config.sources:
         kind = REGISTRY[source.kind]
         deadlines = []
-        for row in store.deadline_rows(source.name, today.isoformat()):
+        for row in by_source.get(source.name, []):
             record = json.loads(row["record"])
             for deadline_field in DEADLINES:
                 due_on = _date(record.get(deadline_field))
@@ -457,9 +466,7 @@ def _reminders(config: Config, store: Store, now: datetime, *, dry_run: bool) ->
                 )
         if not deadlines:
             continue
-        for reminder in due_reminders(
-            deadlines, store.reminders_done(source.name), today, config.slack.reminders
-        ):
+        for reminder in due_reminders(deadlines, done, today, config.slack.reminders):
             alert = route(reminder_alert(reminder, today), config.slack.routes)
             d = reminder.deadline
             settled = [(d.source, d.key, d.field, d.due.isoformat(), o) for o in reminder.covers]

@@ -1,8 +1,9 @@
 """The state database: what each source had, its health, the alerts outbox, the runs.
 
-SQLite through sqlite-utils, WAL mode, versioned migrations. The items a check changed and
-the alerts they cause are written in one transaction, so a crash leaves either both or
-neither; delivery then drains the outbox and marks each alert sent the moment Slack accepts it.
+SQLite in WAL mode, with versioned migrations (sqlite-utils, in watcher/schema.py). The
+items a check changed and the alerts they cause are written in one transaction, so a crash
+leaves either both or neither; delivery then drains the outbox and marks each alert sent
+the moment Slack accepts it.
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
-
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from typing import Any
 
 from watcher.decide import Decision
 from watcher.errors import StateError
@@ -26,145 +25,86 @@ from watcher.secrets import redact
 
 DB_NAME = "watcher.db"
 
-migrations = Migrations("watcher")
+# The migrations of watcher/schema.py, in order: checked with plain sqlite3 on every open, so
+# sqlite-utils is imported only when one of them is pending.
+MIGRATIONS = (
+    "m001_initial",
+    "m002_flapping",
+    "m003_thread_index",
+    "m004_digests",
+    "m005_reminders",
+    "m006_health",
+)
 
 
-@migrations()
-def m001_initial(db: Database) -> None:
-    db.table("sources").create(
-        {
-            "name": str,
-            "kind": str,
-            "baseline_done": int,
-            "first_check_at": str,
-            "last_check_at": str,
-            "last_success_at": str,
-            "consecutive_failures": int,
-            "last_error": str,
-            "cursor": str,  # JSON
-            "validators": str,  # JSON: {url: {etag, last_modified}}
-        },
-        pk="name",
-        defaults={"baseline_done": 0, "consecutive_failures": 0},
-        not_null={"kind"},
-    )
-    db.table("items").create(
-        {
-            "source": str,
-            "key": str,
-            "fingerprint": str,
-            "relevant": int,
-            "title": str,
-            "url": str,
-            "published": str,
-            "record": str,  # JSON, the normalised record
-            "first_seen_at": str,
-            "last_seen_at": str,
-            "changed_at": str,
-            "removed_at": str,
-        },
-        pk=("source", "key"),
-        not_null={"fingerprint", "record"},
-    )
-    db.table("items").create_index(["source", "published"])
-    db.table("runs").create(
-        {
-            "id": int,
-            "command": str,
-            "dry_run": int,
-            "started_at": str,
-            "finished_at": str,
-            "sources_checked": int,
-            "sources_failed": int,
-            "alerts_queued": int,
-            "alerts_sent": int,
-            "exit_code": int,
-        },
-        pk="id",
-    )
-    db.table("alerts").create(
-        {
-            "id": int,
-            "run_id": int,
-            "source": str,
-            "item_key": str,
-            "thread_key": str,
-            "event": str,
-            "channel": str,
-            "payload": str,  # Alert.to_json()
-            "status": str,  # pending | sent | failed
-            "attempts": int,
-            "last_error": str,
-            "created_at": str,
-            "last_attempt_at": str,
-            "sent_at": str,
-            "slack_channel": str,  # the channel ID Slack answered with
-            "slack_ts": str,
-            "thread_ts": str,
-        },
-        pk="id",
-        defaults={"status": "pending", "attempts": 0},
-        not_null={"payload", "status", "channel", "event", "source"},
-    )
-    db.table("alerts").create_index(["status"])
-    db.table("alerts").create_index(["source", "thread_key"])
+class Connection:
+    """A sqlite3 connection with explicit transactions that nest (savepoints)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        conn.isolation_level = None  # we say BEGIN and COMMIT ourselves
+        self.conn = conn
+        self._savepoints = 0
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, list(params))
+
+    @contextmanager
+    def atomic(self) -> Iterator[Connection]:
+        if self.conn.in_transaction:
+            self._savepoints += 1
+            name = f"watcher_{self._savepoints}"
+            self.conn.execute(f"savepoint {name}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute(f"rollback to savepoint {name}")
+                    self.conn.execute(f"release savepoint {name}")
+                raise
+            else:
+                self.conn.execute(f"release savepoint {name}")
+            return
+        self.conn.execute("begin")
+        try:
+            yield self
+        except BaseException:
+            self._rollback()
+            raise
+        else:
+            self.conn.execute("commit")
+
+    def _rollback(self) -> None:
+        # An error such as a full disk may already have ended the transaction.
+        if self.conn.in_transaction:
+            self.conn.execute("rollback")
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-@migrations()
-def m002_flapping(db: Database) -> None:
-    items = db.table("items")
-    items.add_column("history", str)  # JSON: earlier fingerprints, newest first
-    items.add_column("held", int, not_null_default=0)
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    exists = conn.execute(
+        "select 1 from sqlite_master where type = 'table' and name = '_sqlite_migrations'"
+    ).fetchone()
+    if not exists:
+        return []
+    return [
+        row[0]
+        for row in conn.execute(
+            "select name from _sqlite_migrations where migration_set = 'watcher' order by rowid"
+        )
+    ]
 
 
-@migrations()
-def m003_thread_index(db: Database) -> None:
-    db.table("alerts").create_index(["thread_key", "channel"], if_not_exists=True)
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply pending migrations, importing sqlite-utils only if there are any."""
+    if applied_migrations(conn) == list(MIGRATIONS):
+        return
+    from sqlite_utils import Database
 
+    from watcher.schema import migrations
 
-@migrations()
-def m004_digests(db: Database) -> None:
-    db.table("digests").create(
-        {
-            "id": int,
-            "channel": str,
-            "status": str,  # pending | sent | failed
-            "size": int,
-            "created_at": str,
-            "sent_at": str,
-            "slack_channel": str,
-            "slack_ts": str,
-            "last_error": str,
-        },
-        pk="id",
-        not_null={"channel", "status"},
-    )
-    db.table("alerts").add_column("digest_id", int)
-
-
-@migrations()
-def m005_reminders(db: Database) -> None:
-    db.table("reminders").create(
-        {
-            "source": str,
-            "item_key": str,
-            "field": str,
-            "due": str,
-            "days_before": int,
-            "alert_id": int,
-            "created_at": str,
-        },
-        pk=("source", "item_key", "field", "due", "days_before"),
-    )
-
-
-@migrations()
-def m006_health(db: Database) -> None:
-    sources = db.table("sources")
-    sources.add_column("failure_notice", int, not_null_default=0)
-    sources.add_column("silence_notice", int, not_null_default=0)
-    sources.add_column("last_change_at", str)
-    db.table("ops_notices").create({"key": str, "sent_at": str}, pk="key")
+    migrations.apply(Database(conn, execute_plugins=False))
 
 
 @dataclass(frozen=True)
@@ -223,7 +163,7 @@ def parse_iso(text: str | None) -> datetime | None:
 class Store:
     """The state database of one state directory."""
 
-    def __init__(self, db: Database, path: Path | None):
+    def __init__(self, db: Connection, path: Path | None):
         self.db = db
         self.path = path
 
@@ -239,14 +179,14 @@ class Store:
         path = state_dir / DB_NAME
         try:
             conn = sqlite3.connect(str(path), timeout=30.0, check_same_thread=False)
-            db = Database(conn)
-            db.execute("PRAGMA busy_timeout = 30000")
-            db.enable_wal()
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = wal")
             # In WAL mode, NORMAL loses nothing to a crash of watcher, only (at worst) the last
             # commits to a power cut, and saves an fsync per source per run.
-            db.execute("PRAGMA synchronous = NORMAL")
-            migrations.apply(db)
-            db.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(conn)
+            db = Connection(conn)
         except sqlite3.DatabaseError as exc:
             raise StateError(_explain(path, exc)) from None
         return cls(db, path)
@@ -259,23 +199,23 @@ class Store:
         """
         path = state_dir / DB_NAME
         if not path.exists():
-            db = Database(memory=True)
-            migrations.apply(db)
-            return cls(db, None)
+            memory = sqlite3.connect(":memory:", check_same_thread=False)
+            migrate(memory)
+            return cls(Connection(memory), None)
         try:
             conn = sqlite3.connect(
                 f"file:{path}?mode=ro", uri=True, timeout=30.0, check_same_thread=False
             )
-            db = Database(conn)
-            if migrations.pending(db):
+            if applied_migrations(conn) != list(MIGRATIONS):
                 # An older database: migrate a private copy in memory, leave the file alone.
                 memory = sqlite3.connect(":memory:", check_same_thread=False)
                 conn.backup(memory)
-                db = Database(memory)
-                migrations.apply(db)
+                conn.close()
+                migrate(memory)
+                conn = memory
         except sqlite3.DatabaseError as exc:
             raise StateError(_explain(path, exc)) from None
-        return cls(db, path)
+        return cls(Connection(conn), path)
 
     def close(self) -> None:
         self.db.close()
@@ -285,6 +225,20 @@ class Store:
     def source_row(self, name: str) -> dict[str, Any] | None:
         rows = list(self._query("select * from sources where name = ?", [name]))
         return rows[0] if rows else None
+
+    def all_sources(self) -> dict[str, dict[str, Any]]:
+        """Every source row, by name: one query for a run's bookkeeping."""
+        return {row["name"]: row for row in self._query("select * from sources")}
+
+    @staticmethod
+    def memory_of(row: Mapping[str, Any] | None) -> SourceMemory:
+        if row is None:
+            return SourceMemory()
+        return SourceMemory(
+            cursor=json.loads(row["cursor"] or "{}"),
+            validators=json.loads(row["validators"] or "{}"),
+            baseline_done=bool(row["baseline_done"]),
+        )
 
     def memory(self, name: str) -> SourceMemory:
         row = self.source_row(name)
@@ -367,14 +321,15 @@ class Store:
                         [*values.values(), source, item.key],
                     ).rowcount
                     if not updated:
-                        self.db.table("items").insert(
+                        self._insert(
+                            "items",
                             {
                                 "source": source,
                                 "key": item.key,
                                 "first_seen_at": stamp,
                                 "changed_at": stamp,
                                 **values,
-                            }
+                            },
                         )
                 for key in decision.removed:
                     self.db.execute(
@@ -407,9 +362,9 @@ class Store:
                 {k: dict(v) for k, v in snapshot.validators.items()}, sort_keys=True
             )
         if row is None:
-            self.db.table("sources").insert({"name": source, "first_check_at": stamp, **values})
+            self._insert("sources", {"name": source, "first_check_at": stamp, **values})
         else:
-            self.db.table("sources").update(source, values)
+            self._update("sources", "name", source, values)
 
     def record_failure(self, *, source: str, kind: str, error: str, now: datetime) -> int:
         """Note a failed check; returns the number of consecutive failures so far."""
@@ -425,11 +380,9 @@ class Store:
                     "last_error": redact(error),
                 }
                 if row is None:
-                    self.db.table("sources").insert(
-                        {"name": source, "first_check_at": stamp, **values}
-                    )
+                    self._insert("sources", {"name": source, "first_check_at": stamp, **values})
                 else:
-                    self.db.table("sources").update(source, values)
+                    self._update("sources", "name", source, values)
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot record the failure of {source}: {exc}") from None
         return failures
@@ -437,8 +390,8 @@ class Store:
     # -- the outbox -----------------------------------------------------------------------
 
     def _enqueue(self, alert: Alert, run_id: int | None, stamp: str) -> int:
-        table = self.db.table("alerts")
-        table.insert(
+        return self._insert(
+            "alerts",
             {
                 "run_id": run_id,
                 "source": alert.source,
@@ -450,9 +403,8 @@ class Store:
                 "status": "pending",
                 "attempts": 0,
                 "created_at": stamp,
-            }
+            },
         )
-        return int(cast(int, table.last_pk))
 
     def pending(self) -> list[OutboxEntry]:
         rows = self._query("select * from alerts where status = 'pending' order by id")
@@ -523,9 +475,13 @@ class Store:
     # -- health ---------------------------------------------------------------------------
 
     def health(self, name: str) -> SourceHealth | None:
-        row = self.source_row(name)
+        return self.health_of(self.source_row(name))
+
+    @staticmethod
+    def health_of(row: Mapping[str, Any] | None) -> SourceHealth | None:
         if row is None:
             return None
+        name = row["name"]
         return SourceHealth(
             name=name,
             kind=row["kind"],
@@ -549,33 +505,33 @@ class Store:
             for notice in decision.notices:
                 self._enqueue(notice, None, iso(now))
             if values:
-                self.db.table("sources").update(name, values)
+                self._update("sources", "name", name, values)
 
     def ops_notice_once(self, key: str, alert: Alert, now: datetime) -> bool:
         """Queue an operations notice unless one with this key was queued before."""
         with self.db.atomic():
             if list(self._query("select 1 from ops_notices where key = ?", [key])):
                 return False
-            self.db.table("ops_notices").insert({"key": key, "sent_at": iso(now)})
+            self._insert("ops_notices", {"key": key, "sent_at": iso(now)})
             self._enqueue(alert, None, iso(now))
         return True
 
     # -- reminders ------------------------------------------------------------------------
 
-    def deadline_rows(self, source: str, today: str) -> list[dict[str, Any]]:
-        """Relevant items of a source with a comment deadline or effective date to come."""
+    def deadline_rows(self, today: str) -> list[dict[str, Any]]:
+        """Relevant items with a comment deadline or effective date to come, all sources."""
         return list(
             self._query(
-                "select key, title, url, record from items where source = ? and relevant = 1 "
+                "select source, key, title, url, record from items where relevant = 1 "
                 "and removed_at is null and ("
                 "json_extract(record, '$.comments_close_on') >= ? or "
                 "json_extract(record, '$.effective_on') >= ?)",
-                [source, today, today],
+                [today, today],
             )
         )
 
-    def reminders_done(self, source: str) -> set[tuple[str, str, str, str, int]]:
-        rows = self._query("select * from reminders where source = ?", [source])
+    def reminders_done(self) -> set[tuple[str, str, str, str, int]]:
+        rows = self._query("select * from reminders")
         return {(r["source"], r["item_key"], r["field"], r["due"], r["days_before"]) for r in rows}
 
     def record_reminders(
@@ -587,7 +543,8 @@ class Store:
             for alert, settled in reminders:
                 alert_id = self._enqueue(alert, None, stamp)
                 for source, key, field, due, days in settled:
-                    self.db.table("reminders").insert(
+                    self._insert(
+                        "reminders",
                         {
                             "source": source,
                             "item_key": key,
@@ -620,11 +577,10 @@ class Store:
         """Group pending alerts under a digest not posted yet, in one transaction."""
         ids = list(alert_ids)
         with self.db.atomic():
-            table = self.db.table("digests")
-            table.insert(
-                {"channel": channel, "status": "pending", "size": len(ids), "created_at": iso(now)}
+            digest_id = self._insert(
+                "digests",
+                {"channel": channel, "status": "pending", "size": len(ids), "created_at": iso(now)},
             )
-            digest_id = int(cast(int, table.last_pk))
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 self.db.execute(
@@ -643,7 +599,9 @@ class Store:
         self, digest_id: int, *, now: datetime, slack_channel: str | None, ts: str | None
     ) -> None:
         with self.db.atomic():
-            self.db.table("digests").update(
+            self._update(
+                "digests",
+                "id",
                 digest_id,
                 {
                     "status": "sent",
@@ -656,7 +614,7 @@ class Store:
     def mark_digest_failed(self, digest_id: int, error: str) -> None:
         """Slack refused the digest for good: its alerts go out one by one instead."""
         with self.db.atomic():
-            self.db.table("digests").update(digest_id, {"status": "failed", "last_error": error})
+            self._update("digests", "id", digest_id, {"status": "failed", "last_error": error})
             self.db.execute("update alerts set digest_id = null where digest_id = ?", [digest_id])
 
     def outbox_counts(self) -> dict[str, int]:
@@ -667,13 +625,13 @@ class Store:
 
     def start_run(self, command: str, now: datetime, *, dry_run: bool) -> int:
         with self.db.atomic():
-            table = self.db.table("runs")
-            table.insert({"command": command, "dry_run": int(dry_run), "started_at": iso(now)})
-            return int(cast(int, table.last_pk))
+            return self._insert(
+                "runs", {"command": command, "dry_run": int(dry_run), "started_at": iso(now)}
+            )
 
     def finish_run(self, run_id: int, now: datetime, **counts: int) -> None:
         with self.db.atomic():
-            self.db.table("runs").update(run_id, {"finished_at": iso(now), **counts})
+            self._update("runs", "id", run_id, {"finished_at": iso(now), **counts})
 
     def last_run(self) -> dict[str, Any] | None:
         rows = list(self._query("select * from runs order by id desc limit 1"))
@@ -723,10 +681,32 @@ class Store:
     # -- helpers --------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> Iterator[dict[str, Any]]:
+        # sqlite3 directly: sqlite-utils' query() parses each statement first, which shows
+        # once a run makes a few queries per source.
         try:
-            yield from self.db.query(sql, list(params))
+            cursor = self.db.conn.execute(sql, list(params))
+            names = [d[0] for d in cursor.description or ()]
+            rows = cursor.fetchall()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot read the state database: {exc}") from None
+        for row in rows:
+            yield dict(zip(names, row, strict=True))
+
+    def _insert(self, table: str, values: Mapping[str, Any], *, replace: bool = False) -> int:
+        """INSERT a row; returns its rowid."""
+        columns = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        verb = "insert or replace" if replace else "insert"
+        cursor = self.db.conn.execute(
+            f"{verb} into {table} ({columns}) values ({marks})", list(values.values())
+        )
+        return int(cursor.lastrowid or 0)
+
+    def _update(self, table: str, key: str, value: Any, values: Mapping[str, Any]) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        self.db.conn.execute(
+            f"update {table} set {assignments} where {key} = ?", [*values.values(), value]
+        )
 
 
 def _stored(row: Mapping[str, Any]) -> StoredItem:

@@ -98,8 +98,6 @@ def normalise_entry(entry: Mapping[str, Any], base_url: str, summary_chars: int)
 
 def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
     """Fetch and parse the feed; a 304 means nothing changed since the last check."""
-    import feedparser
-
     options = source.options
     assert isinstance(options, FeedOptions)
     before = fetcher.requests
@@ -113,6 +111,8 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
             validators={source.url: validators.as_dict()},
             requests=fetcher.requests - before,
         )
+    import feedparser  # here, after a 304 has had its chance: it is slow to import
+
     # feedparser gets bytes, never a URL: it must not fetch anything itself, and it decodes
     # by the XML declaration and the Content-Type we pass on.
     parsed = feedparser.parse(

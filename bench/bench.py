@@ -1,0 +1,428 @@
+"""Benchmark: watcher against urlwatch on the same loopback sources, with the figures.
+
+    python bench/bench.py                      # 200 sources, 50 ms latency, 10 hosts
+    python bench/bench.py --sources 50 --skip-urlwatch
+
+Loopback servers, one per address (127.0.0.2, 127.0.0.3, ...: each agency is its own host in
+production, and per-host politeness should not be what is measured), serve RSS feeds, HTML
+pages and Federal Register API answers, each after `--latency` seconds, with ETag and
+Last-Modified so that a client that asks conditionally gets a 304. Both tools run as child
+processes: a first run, a steady-state run with nothing changed, a run after 5% of the
+sources changed. urlwatch is installed into its own virtual environment by this script
+(bench/.urlwatch-venv). Then watcher alone: start-up (`--help`, a run with nothing due) and a
+back-fill of 10,000 Federal Register documents (paged by date windows).
+
+For each: wall time, CPU time (user + system of the child), peak RSS, requests made, bytes
+served, and the ratios watcher/urlwatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.utils
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+URLWATCH_VENV = ROOT / "bench" / ".urlwatch-venv"
+STAMP = email.utils.formatdate(1_767_225_600, usegmt=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The loopback sources
+
+
+class Content:
+    """What every path serves, with a version per source that a phase can bump."""
+
+    def __init__(self, backfill_docs: int):
+        self.versions: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.bytes = 0
+        self.bulk = [self._doc(n, date(2025, 1, 1) + timedelta(days=n * 200 // max(1, backfill_docs)))
+                     for n in range(backfill_docs)]
+        self.bulk.sort(key=lambda d: (d["publication_date"], d["document_number"]), reverse=True)
+
+    @staticmethod
+    def _doc(n: int, day: date, version: int = 0) -> dict[str, object]:
+        title = (f"Adjusting Imports of Article {n} Into the United States" if n % 7 == 0
+                 else f"Fisheries of the Exclusive Economic Zone; Notice {n}")
+        return {
+            "document_number": f"2025-{n:05d}", "title": title + ("" if not version else
+                                                                 f" (revision {version})"),
+            "type": "Notice", "subtype": None, "publication_date": day.isoformat(),
+            "abstract": "The agency announces the action described in this notice. " * 3,
+            "agencies": [{"name": "Commerce Department", "slug": "commerce-department"},
+                         {"name": "Industry and Security Bureau",
+                          "slug": "industry-and-security-bureau"}],
+            "html_url": f"https://www.federalregister.gov/documents/{day:%Y/%m/%d}/2025-{n:05d}/x",
+            "pdf_url": f"https://www.govinfo.gov/content/pkg/FR-{day}/pdf/2025-{n:05d}.pdf",
+            "citation": f"90 FR {1000 + n}", "docket_ids": [], "corrections": [],
+        }
+
+    def version(self, key: str) -> int:
+        with self.lock:
+            return self.versions.get(key, 0)
+
+    def bump(self, keys: list[str]) -> None:
+        with self.lock:
+            for key in keys:
+                self.versions[key] = self.versions.get(key, 0) + 1
+
+    def count(self, size: int) -> None:
+        with self.lock:
+            self.requests += 1
+            self.bytes += size
+
+    def reset_counts(self) -> tuple[int, int]:
+        with self.lock:
+            counts = (self.requests, self.bytes)
+            self.requests = self.bytes = 0
+        return counts
+
+    # -- bodies ---------------------------------------------------------------------------
+
+    def feed(self, n: int) -> tuple[str, str]:
+        v = self.version(f"feed{n}")
+        items = "".join(
+            f"<item><title>{'Tariff action' if (i + v) % 5 == 0 else 'News'} {n}-{i + v}</title>"
+            f"<link>https://agency{n}.example.gov/news/{i + v}?utm_source=rss</link>"
+            f"<guid>feed{n}-{i + v}</guid><pubDate>Mon, 04 May 2026 00:30:00 EDT</pubDate>"
+            f"<description>&lt;p&gt;Item {i + v} of feed {n}, about tariffs and trade."
+            f"&lt;/p&gt;</description></item>"
+            for i in range(20)
+        )
+        body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                f"<title>Feed {n}</title><link>https://agency{n}.example.gov/</link>"
+                f"<description>feed</description>{items}</channel></rss>")
+        return body, "application/rss+xml; charset=utf-8"
+
+    def page(self, n: int) -> tuple[str, str]:
+        v = self.version(f"page{n}")
+        entries = "".join(f'<li><a href="/notices/{n}-{i + v}">Section 232 notice {n}-{i + v}'
+                          f"</a></li>" for i in range(30))
+        body = (f"<!DOCTYPE html><html><head><title>Page {n}</title><script>var t=1;</script>"
+                f"</head><body><nav><ul><li><a href='/'>Home</a></li></ul></nav><main>"
+                f"<h1>Notices {n}</h1><ul>{entries}</ul><p>Page last updated: today</p>"
+                f"</main><footer>footer</footer></body></html>")
+        return body, "text/html; charset=utf-8"
+
+    def federal_register(self, n: int) -> tuple[str, str]:
+        v = self.version(f"fr{n}")
+        docs = [self._doc(1000 * n + i, date(2026, 1, 20) - timedelta(days=i // 10),
+                          version=v if i == 0 else 0) for i in range(50)]
+        return json.dumps({"count": len(docs), "total_pages": 1, "results": docs}), \
+            "application/json; charset=utf-8"
+
+    def bulk_search(self, query: str) -> tuple[str, str]:
+        args = parse_qs(query)
+        gte = (args.get("conditions[publication_date][gte]") or [""])[0]
+        lte = (args.get("conditions[publication_date][lte]") or ["9999"])[0]
+        docs = [d for d in self.bulk if gte <= str(d["publication_date"]) <= lte]
+        per_page = int((args.get("per_page") or ["20"])[0])
+        per_page = per_page if 2 <= per_page <= 2000 else 20
+        page = int((args.get("page") or ["1"])[0])
+        if page > 50 or (page - 1) * per_page >= 10_000:
+            page = 1  # what the real API does
+        chunk = docs[(page - 1) * per_page: page * per_page]
+        body: dict[str, object] = {"count": len(docs)}
+        if chunk:
+            body["results"] = chunk
+        if page * per_page < min(len(docs), 10_000):
+            body["next_page_url"] = f"https://www.federalregister.gov/api/v1/documents.json?page={page + 1}"
+        return json.dumps(body), "application/json; charset=utf-8"
+
+
+def make_handler(content: Content, latency: float) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            time.sleep(latency)
+            parts = urlsplit(self.path)
+            path = parts.path
+            try:
+                if path.startswith("/feed/"):
+                    body, kind = content.feed(int(path.split("/")[2].split(".")[0]))
+                elif path.startswith("/page/"):
+                    body, kind = content.page(int(path.split("/")[2].split(".")[0]))
+                elif path.startswith("/bulk/"):
+                    body, kind = content.bulk_search(parts.query)
+                elif path.startswith("/fr"):
+                    body, kind = content.federal_register(int(path.split("/")[1][2:]))
+                else:
+                    self.send_error(404)
+                    return
+            except (ValueError, IndexError):
+                self.send_error(404)
+                return
+            data = body.encode()
+            etag = '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                content.count(0)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", STAMP)
+            self.end_headers()
+            self.wfile.write(data)
+            content.count(len(data))
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+def start_servers(content: Content, hosts: int, latency: float) -> list[str]:
+    bases = []
+    handler = make_handler(content, latency)
+    for i in range(hosts):
+        server = ThreadingHTTPServer((f"127.0.0.{2 + i}", 0), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        bases.append(f"http://127.0.0.{2 + i}:{server.server_address[1]}")
+    return bases
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs for both tools
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str  # feed | page | fr
+    url: str
+    key: str  # version key in Content
+
+
+def sources(count: int, bases: list[str]) -> list[Source]:
+    out = []
+    for n in range(count):
+        base = bases[n % len(bases)]
+        if n % 10 == 9:
+            out.append(Source(f"fr{n}", "fr", f"{base}/fr{n}/api/v1", f"fr{n}"))
+        elif n % 3 == 2:
+            out.append(Source(f"page{n}", "page", f"{base}/page/{n}.html", f"page{n}"))
+        else:
+            out.append(Source(f"feed{n}", "feed", f"{base}/feed/{n}.xml", f"feed{n}"))
+    return out
+
+
+def watcher_config(items: list[Source], extra: str = "") -> str:
+    lines = ['slack: {channel: "#trade-alerts"}', "sources:"]
+    for s in items:
+        if s.kind == "feed":
+            lines.append(f"  - {{name: {s.name}, kind: feed, url: '{s.url}', "
+                         f"match: ['tariff*']{extra}}}")
+        elif s.kind == "page":
+            lines.append(f"  - {{name: {s.name}, kind: page, url: '{s.url}', selector: main, "
+                         f"item_selector: li{extra}}}")
+        else:
+            lines.append(f"  - {{name: {s.name}, kind: federal_register, url: '{s.url}', "
+                         f"match: ['adjusting imports']{extra}}}")
+    return "\n".join(lines) + "\n"
+
+
+def urlwatch_jobs(items: list[Source]) -> str:
+    docs = []
+    for s in items:
+        if s.kind == "fr":
+            url = f"{s.url}/documents.json?order=newest&per_page=1000"
+            docs.append({"name": s.name, "url": url})
+        elif s.kind == "page":
+            docs.append({"name": s.name, "url": s.url, "filter": [{"css": "main li"},
+                                                                  "html2text"]})
+        else:
+            docs.append({"name": s.name, "url": s.url})
+    import yaml
+
+    return "---\n".join(yaml.safe_dump(d) for d in docs)
+
+
+URLWATCH_CONFIG = """\
+display: {new: true, error: true, unchanged: false, empty-diff: false}
+report:
+  text: {line_length: 75, details: true, footer: false, minimal: false, separate: false}
+  stdout: {enabled: true, color: false}
+  html: {diff: unified}
+  markdown: {details: true, footer: false, minimal: false, separate: false}
+  email: {enabled: false}
+job_defaults: {all: {}, shell: {}, url: {}, browser: {}}
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring a child process
+
+
+@dataclass(frozen=True)
+class Measure:
+    wall: float
+    cpu: float
+    rss_mb: float
+    requests: int
+    bytes: int
+    code: int
+
+
+def measure(command: list[str], content: Content, env: dict[str, str], cwd: Path) -> Measure:
+    content.reset_counts()
+    started = time.monotonic()
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    errors = threading.Thread(target=process.stderr.read, daemon=True)
+    errors.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    requests, size = content.reset_counts()
+    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, requests,
+                   size, process.returncode)
+
+
+def median_of(runs: list[Measure]) -> Measure:
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Measure(mid([r.wall for r in runs]), mid([r.cpu for r in runs]),
+                   mid([r.rss_mb for r in runs]), int(mid([r.requests for r in runs])),
+                   int(mid([r.bytes for r in runs])), max(r.code for r in runs))
+
+
+def urlwatch_python() -> Path:
+    python = URLWATCH_VENV / "bin" / "python"
+    if not (URLWATCH_VENV / "bin" / "urlwatch").exists():
+        print("installing urlwatch into bench/.urlwatch-venv ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(URLWATCH_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "urlwatch", "cssselect"],
+                       check=True)
+    return URLWATCH_VENV / "bin" / "urlwatch"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def phases(name: str, command: list[str], content: Content, items: list[Source],
+           env: dict[str, str], cwd: Path, repeats: int) -> dict[str, Measure]:
+    out = {"first run": measure(command, content, env, cwd)}
+    out["steady, nothing changed"] = median_of(
+        [measure(command, content, env, cwd) for _ in range(repeats)])
+    changed = [s.key for s in items[:: 20]]  # 5%
+    content.bump(changed)
+    out["5% of sources changed"] = measure(command, content, env, cwd)
+    return out
+
+
+def row(label: str, m: Measure) -> str:
+    return (f"  {label:<26} {m.wall:7.2f} s wall {m.cpu:7.2f} s CPU {m.rss_mb:7.1f} MB "
+            f"{m.requests:6d} req {m.bytes / 1e6:8.2f} MB  exit {m.code}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--hosts", type=int, default=10)
+    parser.add_argument("--backfill", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-urlwatch", action="store_true")
+    args = parser.parse_args()
+
+    content = Content(args.backfill)
+    bases = start_servers(content, args.hosts, args.latency)
+    items = sources(args.sources, bases)
+    work = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATCHER_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    watcher = [sys.executable, "-m", "watcher", "--config", str(work / "watcher.yaml"),
+               "--state-dir", str(work / "state")]
+    (work / "watcher.yaml").write_text(watcher_config(items))
+    print(f"{args.sources} sources on {args.hosts} loopback hosts, {args.latency * 1000:.0f} ms "
+          f"per response; {os.cpu_count()} CPUs\n")
+
+    results = {"watcher": phases("watcher", [*watcher, "run"], content, items, env, work,
+                                 args.repeats)}
+    if not args.skip_urlwatch:
+        uw = urlwatch_python()
+        (work / "urls.yaml").write_text(urlwatch_jobs(items))
+        (work / "urlwatch.yaml").write_text(URLWATCH_CONFIG)
+        content.versions.clear()
+        command = [str(uw), "--urls", str(work / "urls.yaml"), "--config",
+                   str(work / "urlwatch.yaml"), "--cache", str(work / "cache.db"),
+                   "--hooks", str(work / "hooks.py")]
+        results["urlwatch"] = phases("urlwatch", command, content, items, env, work,
+                                     args.repeats)
+
+    for tool, measured in results.items():
+        print(tool)
+        for label, m in measured.items():
+            print(row(label, m))
+    if "urlwatch" in results:
+        print("\nwatcher / urlwatch")
+        for label in results["watcher"]:
+            w, u = results["watcher"][label], results["urlwatch"][label]
+            print(f"  {label:<26} wall {w.wall / u.wall:5.2f}  CPU {w.cpu / u.cpu:5.2f}  "
+                  f"RSS {w.rss_mb / u.rss_mb:5.2f}  requests {w.requests / max(1, u.requests):5.2f}"
+                  f"  bytes {w.bytes / max(1, u.bytes):5.2f}")
+
+    # start-up
+    help_runs = [measure([*watcher, "--help"], content, env, work) for _ in range(10)]
+    quiet = Path(tempfile.mkdtemp(prefix="watcher-quiet-"))
+    (quiet / "watcher.yaml").write_text(watcher_config(items[:20], extra=", every: 1d"))
+    quiet_cmd = [sys.executable, "-m", "watcher", "--config", str(quiet / "watcher.yaml"),
+                 "--state-dir", str(quiet / "state"), "run"]
+    measure(quiet_cmd, content, env, quiet)
+    idle = [measure(quiet_cmd, content, env, quiet) for _ in range(10)]
+    steady = results["watcher"]["steady, nothing changed"]
+    idle_cpu = median_of(idle).cpu
+    print("\nwatcher start-up (median of 10)")
+    print(f"  watcher --help             {median_of(help_runs).wall * 1000:7.0f} ms wall")
+    print(f"  run with nothing due       {median_of(idle).wall * 1000:7.0f} ms wall "
+          f"({median_of(idle).requests} requests)")
+    print(f"  CPU per unchanged source   {steady.cpu / args.sources * 1000:7.2f} ms "
+          f"(the whole run / {args.sources}); "
+          f"{max(0.0, steady.cpu - idle_cpu) / args.sources * 1000:.2f} ms above start-up")
+
+    # back-fill
+    if args.backfill:
+        fill = Path(tempfile.mkdtemp(prefix="watcher-backfill-"))
+        (fill / "watcher.yaml").write_text(
+            'slack: {channel: "#t"}\nsources:\n'
+            f"  - {{name: fr-bulk, kind: federal_register, url: '{bases[0]}/bulk/api/v1', "
+            "match: ['adjusting imports']}\n")
+        command = [sys.executable, "-m", "watcher", "--config", str(fill / "watcher.yaml"),
+                   "--state-dir", str(fill / "state"), "backfill", "fr-bulk", "--since",
+                   "2025-01-01", "--until", "2025-12-31"]
+        m = measure(command, content, env, fill)
+        print(f"\nback-fill of {args.backfill} Federal Register documents (date windows)")
+        print(row("watcher backfill", m))
+        shutil.rmtree(fill, ignore_errors=True)
+    shutil.rmtree(quiet, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
