@@ -375,16 +375,15 @@ def load_config(path: Path, *, deep: bool = False) -> Config:
 
 def parse_config(text: str, path: Path, *, deep: bool = False) -> Config:
     """Validate configuration text; `path` is used in messages and kept on the Config."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([Problem(where, f"not valid YAML: {problem}")]) from None
-    lines = _line_index(node) if node is not None else {}
-    locate = _Locator(path, lines, data)
+    locate = _Locator(path, text, data)
     if not isinstance(data, dict):
         raise ConfigError([Problem(str(path), "expected a mapping with `slack:` and `sources:`")])
 
@@ -553,18 +552,30 @@ def _problems(
 
 
 class _Locator:
-    """Turns a key path into `file:line: source 'name' (sources[2]): key.path`."""
+    """Turns a key path into `file:line: source 'name' (sources[2]): key.path`.
 
-    def __init__(self, path: Path, lines: Mapping[tuple[Any, ...], int], data: Any):
+    The YAML node tree that knows the lines is composed only when a problem is reported:
+    a valid file, the usual case, is parsed once."""
+
+    def __init__(self, path: Path, text: str, data: Any):
         self.path = path
-        self.lines = lines
+        self.text = text
         self.data = data
+        self._lines: Mapping[tuple[Any, ...], int] | None = None
+
+    @property
+    def lines(self) -> Mapping[tuple[Any, ...], int]:
+        if self._lines is None:
+            node = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            self._lines = _line_index(node) if node is not None else {}
+        return self._lines
 
     def __call__(self, loc: Sequence[Any]) -> str:
         loc = tuple(loc)
         line = None
+        lines = self.lines
         for cut in range(len(loc), -1, -1):
-            line = self.lines.get(loc[:cut])
+            line = lines.get(loc[:cut])
             if line is not None:
                 break
         where = f"{self.path}:{line}" if line else str(self.path)

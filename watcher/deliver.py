@@ -22,19 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from watcher import stopping
 from watcher.errors import DeliveryError
 from watcher.models import Alert, AlertEvent
-from watcher.render import (
-    SlackMessage,
-    render_baselines,
-    render_digest,
-    render_slack,
-    render_text,
-)
 from watcher.store import OutboxEntry, Store
+
+if TYPE_CHECKING:
+    from watcher.render import SlackMessage
+
+# The renderer is imported when there is something to render: most runs have nothing to say.
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +100,8 @@ class StdoutPoster:
     def post_alert(
         self, alert: Alert, *, thread: tuple[str, str] | None, broadcast: bool = False
     ) -> Posted:
+        from watcher.render import render_text
+
         print(render_text(alert, alert.channel), file=self.out, end="\n\n", flush=True)
         return Posted(None, None)
 
@@ -121,7 +121,7 @@ class SlackPoster:
         token: str,
         *,
         base_url: str | None = None,
-        render: Callable[[Alert], SlackMessage] = render_slack,
+        render: Callable[[Alert], SlackMessage] | None = None,
         timeout: int = 30,
     ):
         from slack_sdk import WebClient
@@ -144,6 +144,10 @@ class SlackPoster:
         )
         # slack-sdk logs every failed request at ERROR with no context; our report says it better
         logging.getLogger("slack_sdk.web.base_client").setLevel(logging.CRITICAL)
+        if render is None:
+            from watcher.render import render_slack
+
+            render = render_slack
         self.render = render
 
     def post_alert(
@@ -266,6 +270,8 @@ class _Drain:
         merged = {e.id for group in groups.values() if len(group) > 1 for e in group}
         for channel, group in groups.items():
             if len(group) > 1:
+                from watcher.render import render_baselines
+
                 message = render_baselines([e.alert for e in group])
                 self._post_many(group, partial(self.poster.post_message, channel, message))
         return [e for e in entries if e.id not in merged]
@@ -287,6 +293,8 @@ class _Drain:
     def _digest(self, digest_id: int, members: list[OutboxEntry]) -> None:
         digest = self.store.digest(digest_id)
         if digest.status == "pending":
+            from watcher.render import render_digest
+
             message = render_digest([e.alert for e in members], digest.channel)
             try:
                 posted = self.poster.post_message(digest.channel, message)

@@ -7,9 +7,10 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from watcher.runner import RunReport
+if TYPE_CHECKING:
+    from watcher.runner import RunReport
 
 
 def records(report: RunReport) -> list[dict[str, Any]]:

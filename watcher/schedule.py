@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 
-from cronsim import CronSim, CronSimError
-
 FAR = timedelta(days=366)
 
 
 def check_cron(expression: str) -> str:
     """Validate a five-field cron expression; raises ValueError for a person to read."""
+    from cronsim import CronSim, CronSimError
+
     try:
         CronSim(expression, datetime(2026, 1, 1))
     except CronSimError as exc:
@@ -28,6 +28,8 @@ def check_cron(expression: str) -> str:
 
 
 def _next_fire(expression: str, after: datetime, zone: tzinfo) -> datetime:
+    from cronsim import CronSim
+
     local = after.astimezone(zone).replace(second=0, microsecond=0)
     return next(CronSim(expression, local))
 

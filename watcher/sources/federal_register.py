@@ -302,14 +302,11 @@ class _Query:
         params = [*self.params, *window]
         if number > 1:
             params.append(("page", str(number)))
+        # The query encoded once, as the full URL: also the key its validators are kept under.
         key = query_key(self.endpoint, params)
         known = Validators.from_dict(self.known.get(key)) if conditional else None
         fetched = self.fetcher.get(
-            self.endpoint,
-            expect=Expect.JSON,
-            params=params,
-            validators=known,
-            min_interval=FR_INTERVAL,
+            key, expect=Expect.JSON, validators=known, min_interval=FR_INTERVAL
         )
         if fetched.not_modified:
             return _Page(0, [], False, known, not_modified=True)
