@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -178,3 +179,25 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_https_hosts_verify_certificates_and_http_hosts_load_no_ca_bundle():
+    fetcher = Fetcher(SETTINGS)
+    secure = fetcher._client("https://www.federalregister.gov")
+    plain = fetcher._client("http://127.0.0.1:1")
+    assert fetcher._tls is not None
+    assert secure._transport._pool._ssl_context is fetcher._tls
+    assert secure._transport._pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
+    assert plain is not secure
+    fetcher.close()
+
+
+def test_a_kind_can_ask_for_a_gap_between_requests_to_its_host(server):
+    server.expect_request("/x").respond_with_json({})
+    started = []
+    with Fetcher(SETTINGS) as fetcher:
+        for _ in range(4):
+            started.append(time.monotonic())
+            fetcher.get(server.url_for("/x"), expect=Expect.JSON, min_interval=0.2)
+    # the 4 requests needed at least three 0.2 s gaps between their starts
+    assert time.monotonic() - started[0] >= 0.6

@@ -238,7 +238,6 @@ def _execute(
     obj: Context, config: Config, names: Sequence[str] | None, *, dry_run: bool, command: str
 ) -> None:
     from watcher.ping import ping
-    from watcher.render import render_text
     from watcher.reporting import emit
     from watcher.runner import run as run_pipeline
     from watcher.stopping import stop_on_signals
@@ -275,6 +274,8 @@ def _execute(
 
         remember_valid(obj.config_path, obj.state_dir)
     if dry_run:
+        from watcher.render import render_text
+
         for alert in report.alerts:
             click.echo(render_text(alert, alert.channel) + "\n")
         click.echo(

@@ -163,23 +163,17 @@ class Fetcher:
         self.requests = 0
         self.bytes_received = 0
 
-    def _client(self, host: str) -> httpx.Client:
+    def _client(self, origin: str) -> httpx.Client:
         with self._clients_lock:
-            client = self._clients.get(host)
+            client = self._clients.get(origin)
             if client is None:
                 import httpx
 
                 settings = self.settings
-                if self._tls is None:
-                    # one TLS context for all the clients: loading the CA bundle costs
-                    # milliseconds and megabytes each time
-                    import ssl
-
-                    import certifi
-
-                    self._tls = ssl.create_default_context(cafile=certifi.where())
                 client = httpx.Client(
-                    verify=self._tls,
+                    # https needs the CA bundle, loaded once for all clients (it costs
+                    # milliseconds and megabytes each time); plain http never uses it.
+                    verify=self._tls_context() if origin.startswith("https:") else False,
                     timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
                     limits=httpx.Limits(
                         max_connections=settings.per_host,
@@ -190,8 +184,17 @@ class Fetcher:
                     headers={"User-Agent": settings.user_agent},
                     transport=self._transport,
                 )
-                self._clients[host] = client
+                self._clients[origin] = client
             return client
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            import ssl
+
+            import certifi
+
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+        return self._tls
 
     def close(self) -> None:
         with self._clients_lock:
@@ -254,10 +257,13 @@ class Fetcher:
         headers = {"Accept": _ACCEPT[expect]}
         if validators:
             headers.update(validators.headers())
-        host = urlsplit(url).netloc
+        parts = urlsplit(url)
+        host = parts.netloc
         with (
-            self._gate.enter(host),
-            self._client(host).stream("GET", url, params=params, headers=headers) as response,
+            self._gate.enter(host, min_interval),
+            self._client(f"{parts.scheme}://{host}").stream(
+                "GET", url, params=params, headers=headers
+            ) as response,
         ):
             self._count(requests=1)
             final_url = str(response.url)
