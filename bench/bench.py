@@ -151,7 +151,7 @@ def make_handler(content: Content, latency: float) -> type[BaseHTTPRequestHandle
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             time.sleep(latency)
             parts = urlsplit(self.path)
             path = parts.path
