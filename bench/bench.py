@@ -53,25 +53,36 @@ class Content:
         self.lock = threading.Lock()
         self.requests = 0
         self.bytes = 0
-        self.bulk = [self._doc(n, date(2025, 1, 1) + timedelta(days=n * 200 // max(1, backfill_docs)))
-                     for n in range(backfill_docs)]
+        spread = max(1, backfill_docs)
+        self.bulk = [
+            self._doc(n, date(2025, 1, 1) + timedelta(days=n * 200 // spread))
+            for n in range(backfill_docs)
+        ]
         self.bulk.sort(key=lambda d: (d["publication_date"], d["document_number"]), reverse=True)
 
     @staticmethod
     def _doc(n: int, day: date, version: int = 0) -> dict[str, object]:
-        title = (f"Adjusting Imports of Article {n} Into the United States" if n % 7 == 0
-                 else f"Fisheries of the Exclusive Economic Zone; Notice {n}")
+        title = (
+            f"Adjusting Imports of Article {n} Into the United States"
+            if n % 7 == 0
+            else f"Fisheries of the Exclusive Economic Zone; Notice {n}"
+        )
         return {
-            "document_number": f"2025-{n:05d}", "title": title + ("" if not version else
-                                                                 f" (revision {version})"),
-            "type": "Notice", "subtype": None, "publication_date": day.isoformat(),
+            "document_number": f"2025-{n:05d}",
+            "title": title + ("" if not version else f" (revision {version})"),
+            "type": "Notice",
+            "subtype": None,
+            "publication_date": day.isoformat(),
             "abstract": "The agency announces the action described in this notice. " * 3,
-            "agencies": [{"name": "Commerce Department", "slug": "commerce-department"},
-                         {"name": "Industry and Security Bureau",
-                          "slug": "industry-and-security-bureau"}],
+            "agencies": [
+                {"name": "Commerce Department", "slug": "commerce-department"},
+                {"name": "Industry and Security Bureau", "slug": "industry-and-security-bureau"},
+            ],
             "html_url": f"https://www.federalregister.gov/documents/{day:%Y/%m/%d}/2025-{n:05d}/x",
             "pdf_url": f"https://www.govinfo.gov/content/pkg/FR-{day}/pdf/2025-{n:05d}.pdf",
-            "citation": f"90 FR {1000 + n}", "docket_ids": [], "corrections": [],
+            "citation": f"90 FR {1000 + n}",
+            "docket_ids": [],
+            "corrections": [],
         }
 
     def version(self, key: str) -> int:
@@ -106,27 +117,40 @@ class Content:
             f"&lt;/p&gt;</description></item>"
             for i in range(20)
         )
-        body = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-                f"<title>Feed {n}</title><link>https://agency{n}.example.gov/</link>"
-                f"<description>feed</description>{items}</channel></rss>")
+        body = (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Feed {n}</title><link>https://agency{n}.example.gov/</link>"
+            f"<description>feed</description>{items}</channel></rss>"
+        )
         return body, "application/rss+xml; charset=utf-8"
 
     def page(self, n: int) -> tuple[str, str]:
         v = self.version(f"page{n}")
-        entries = "".join(f'<li><a href="/notices/{n}-{i + v}">Section 232 notice {n}-{i + v}'
-                          f"</a></li>" for i in range(30))
-        body = (f"<!DOCTYPE html><html><head><title>Page {n}</title><script>var t=1;</script>"
-                f"</head><body><nav><ul><li><a href='/'>Home</a></li></ul></nav><main>"
-                f"<h1>Notices {n}</h1><ul>{entries}</ul><p>Page last updated: today</p>"
-                f"</main><footer>footer</footer></body></html>")
+        entries = "".join(
+            f'<li><a href="/notices/{n}-{i + v}">Section 232 notice {n}-{i + v}</a></li>'
+            for i in range(30)
+        )
+        body = (
+            f"<!DOCTYPE html><html><head><title>Page {n}</title><script>var t=1;</script>"
+            f"</head><body><nav><ul><li><a href='/'>Home</a></li></ul></nav><main>"
+            f"<h1>Notices {n}</h1><ul>{entries}</ul><p>Page last updated: today</p>"
+            f"</main><footer>footer</footer></body></html>"
+        )
         return body, "text/html; charset=utf-8"
 
     def federal_register(self, n: int) -> tuple[str, str]:
         v = self.version(f"fr{n}")
-        docs = [self._doc(1000 * n + i, date(2026, 1, 20) - timedelta(days=i // 10),
-                          version=v if i == 0 else 0) for i in range(50)]
-        return json.dumps({"count": len(docs), "total_pages": 1, "results": docs}), \
-            "application/json; charset=utf-8"
+        docs = [
+            self._doc(
+                1000 * n + i,
+                date(2026, 1, 20) - timedelta(days=i // 10),
+                version=v if i == 0 else 0,
+            )
+            for i in range(50)
+        ]
+        return json.dumps(
+            {"count": len(docs), "total_pages": 1, "results": docs}
+        ), "application/json; charset=utf-8"
 
     def bulk_search(self, query: str) -> tuple[str, str]:
         args = parse_qs(query)
@@ -138,12 +162,14 @@ class Content:
         page = int((args.get("page") or ["1"])[0])
         if page > 50 or (page - 1) * per_page >= 10_000:
             page = 1  # what the real API does
-        chunk = docs[(page - 1) * per_page: page * per_page]
+        chunk = docs[(page - 1) * per_page : page * per_page]
         body: dict[str, object] = {"count": len(docs)}
         if chunk:
             body["results"] = chunk
         if page * per_page < min(len(docs), 10_000):
-            body["next_page_url"] = f"https://www.federalregister.gov/api/v1/documents.json?page={page + 1}"
+            body["next_page_url"] = (
+                f"https://www.federalregister.gov/api/v1/documents.json?page={page + 1}"
+            )
         return json.dumps(body), "application/json; charset=utf-8"
 
 
@@ -218,11 +244,15 @@ class Source:
 
 
 def sources(count: int, bases: list[str]) -> list[Source]:
+    """Two Federal Register sources on one host (as in production: one API, which asks for
+    at most 5 requests a second), then feeds and pages spread over the other hosts."""
     out = []
+    fr_host = bases[0]
+    others = bases[1:] or bases
     for n in range(count):
-        base = bases[n % len(bases)]
-        if n % 10 == 9:
-            out.append(Source(f"fr{n}", "fr", f"{base}/fr{n}/api/v1", f"fr{n}"))
+        base = others[n % len(others)]
+        if n < 2:
+            out.append(Source(f"fr{n}", "fr", f"{fr_host}/fr{n}/api/v1", f"fr{n}"))
         elif n % 3 == 2:
             out.append(Source(f"page{n}", "page", f"{base}/page/{n}.html", f"page{n}"))
         else:
@@ -234,14 +264,19 @@ def watcher_config(items: list[Source], extra: str = "") -> str:
     lines = ['slack: {channel: "#trade-alerts"}', "sources:"]
     for s in items:
         if s.kind == "feed":
-            lines.append(f"  - {{name: {s.name}, kind: feed, url: '{s.url}', "
-                         f"match: ['tariff*']{extra}}}")
+            lines.append(
+                f"  - {{name: {s.name}, kind: feed, url: '{s.url}', match: ['tariff*']{extra}}}"
+            )
         elif s.kind == "page":
-            lines.append(f"  - {{name: {s.name}, kind: page, url: '{s.url}', selector: main, "
-                         f"item_selector: li{extra}}}")
+            lines.append(
+                f"  - {{name: {s.name}, kind: page, url: '{s.url}', selector: main, "
+                f"item_selector: li{extra}}}"
+            )
         else:
-            lines.append(f"  - {{name: {s.name}, kind: federal_register, url: '{s.url}', "
-                         f"match: ['adjusting imports']{extra}}}")
+            lines.append(
+                f"  - {{name: {s.name}, kind: federal_register, url: '{s.url}', "
+                f"match: ['adjusting imports']{extra}}}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -252,8 +287,7 @@ def urlwatch_jobs(items: list[Source]) -> str:
             url = f"{s.url}/documents.json?order=newest&per_page=1000"
             docs.append({"name": s.name, "url": url})
         elif s.kind == "page":
-            docs.append({"name": s.name, "url": s.url, "filter": [{"css": "main li"},
-                                                                  "html2text"]})
+            docs.append({"name": s.name, "url": s.url, "filter": [{"css": "main li"}, "html2text"]})
         else:
             docs.append({"name": s.name, "url": s.url})
     import yaml
@@ -290,8 +324,9 @@ class Measure:
 def measure(command: list[str], content: Content, env: dict[str, str], cwd: Path) -> Measure:
     content.reset_counts()
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     assert process.stderr is not None
     errors = threading.Thread(target=process.stderr.read, daemon=True)
     errors.start()
@@ -299,17 +334,28 @@ def measure(command: list[str], content: Content, env: dict[str, str], cwd: Path
     wall = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     requests, size = content.reset_counts()
-    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, requests,
-                   size, process.returncode)
+    return Measure(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        requests,
+        size,
+        process.returncode,
+    )
 
 
 def median_of(runs: list[Measure]) -> Measure:
     def mid(values: list[float]) -> float:
         return statistics.median(values)
 
-    return Measure(mid([r.wall for r in runs]), mid([r.cpu for r in runs]),
-                   mid([r.rss_mb for r in runs]), int(mid([r.requests for r in runs])),
-                   int(mid([r.bytes for r in runs])), max(r.code for r in runs))
+    return Measure(
+        mid([r.wall for r in runs]),
+        mid([r.cpu for r in runs]),
+        mid([r.rss_mb for r in runs]),
+        int(mid([r.requests for r in runs])),
+        int(mid([r.bytes for r in runs])),
+        max(r.code for r in runs),
+    )
 
 
 def urlwatch_python() -> Path:
@@ -317,35 +363,51 @@ def urlwatch_python() -> Path:
     if not (URLWATCH_VENV / "bin" / "urlwatch").exists():
         print("installing urlwatch into bench/.urlwatch-venv ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(URLWATCH_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "urlwatch", "cssselect"],
-                       check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "urlwatch", "cssselect"], check=True
+        )
     return URLWATCH_VENV / "bin" / "urlwatch"
 
 
 # ---------------------------------------------------------------------------------------------
 
 
-def phases(name: str, command: list[str], content: Content, items: list[Source],
-           env: dict[str, str], cwd: Path, repeats: int) -> dict[str, Measure]:
+def phases(
+    name: str,
+    command: list[str],
+    content: Content,
+    items: list[Source],
+    env: dict[str, str],
+    cwd: Path,
+    repeats: int,
+) -> dict[str, Measure]:
     out = {"first run": measure(command, content, env, cwd)}
     out["steady, nothing changed"] = median_of(
-        [measure(command, content, env, cwd) for _ in range(repeats)])
-    changed = [s.key for s in items[:: 20]]  # 5%
+        [measure(command, content, env, cwd) for _ in range(repeats)]
+    )
+    changed = [s.key for s in items[::20]]  # 5%
     content.bump(changed)
     out["5% of sources changed"] = measure(command, content, env, cwd)
     return out
 
 
 def row(label: str, m: Measure) -> str:
-    return (f"  {label:<26} {m.wall:7.2f} s wall {m.cpu:7.2f} s CPU {m.rss_mb:7.1f} MB "
-            f"{m.requests:6d} req {m.bytes / 1e6:8.2f} MB  exit {m.code}")
+    return (
+        f"  {label:<26} {m.wall:7.2f} s wall {m.cpu:7.2f} s CPU {m.rss_mb:7.1f} MB "
+        f"{m.requests:6d} req {m.bytes / 1e6:8.2f} MB  exit {m.code}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--hosts", type=int, default=10)
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        default=11,
+        help="loopback addresses: one for the Federal Register, the rest for feeds and pages",
+    )
     parser.add_argument("--backfill", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-urlwatch", action="store_true")
@@ -357,24 +419,41 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATCHER_"))}
     env["PYTHONPATH"] = str(ROOT)
-    watcher = [sys.executable, "-m", "watcher", "--config", str(work / "watcher.yaml"),
-               "--state-dir", str(work / "state")]
+    watcher = [
+        sys.executable,
+        "-m",
+        "watcher",
+        "--config",
+        str(work / "watcher.yaml"),
+        "--state-dir",
+        str(work / "state"),
+    ]
     (work / "watcher.yaml").write_text(watcher_config(items))
-    print(f"{args.sources} sources on {args.hosts} loopback hosts, {args.latency * 1000:.0f} ms "
-          f"per response; {os.cpu_count()} CPUs\n")
+    print(
+        f"{args.sources} sources on {args.hosts} loopback hosts, {args.latency * 1000:.0f} ms "
+        f"per response; {os.cpu_count()} CPUs\n"
+    )
 
-    results = {"watcher": phases("watcher", [*watcher, "run"], content, items, env, work,
-                                 args.repeats)}
+    results = {
+        "watcher": phases("watcher", [*watcher, "run"], content, items, env, work, args.repeats)
+    }
     if not args.skip_urlwatch:
         uw = urlwatch_python()
         (work / "urls.yaml").write_text(urlwatch_jobs(items))
         (work / "urlwatch.yaml").write_text(URLWATCH_CONFIG)
         content.versions.clear()
-        command = [str(uw), "--urls", str(work / "urls.yaml"), "--config",
-                   str(work / "urlwatch.yaml"), "--cache", str(work / "cache.db"),
-                   "--hooks", str(work / "hooks.py")]
-        results["urlwatch"] = phases("urlwatch", command, content, items, env, work,
-                                     args.repeats)
+        command = [
+            str(uw),
+            "--urls",
+            str(work / "urls.yaml"),
+            "--config",
+            str(work / "urlwatch.yaml"),
+            "--cache",
+            str(work / "cache.db"),
+            "--hooks",
+            str(work / "hooks.py"),
+        ]
+        results["urlwatch"] = phases("urlwatch", command, content, items, env, work, args.repeats)
 
     for tool, measured in results.items():
         print(tool)
@@ -384,27 +463,41 @@ def main() -> None:
         print("\nwatcher / urlwatch")
         for label in results["watcher"]:
             w, u = results["watcher"][label], results["urlwatch"][label]
-            print(f"  {label:<26} wall {w.wall / u.wall:5.2f}  CPU {w.cpu / u.cpu:5.2f}  "
-                  f"RSS {w.rss_mb / u.rss_mb:5.2f}  requests {w.requests / max(1, u.requests):5.2f}"
-                  f"  bytes {w.bytes / max(1, u.bytes):5.2f}")
+            print(
+                f"  {label:<26} wall {w.wall / u.wall:5.2f}  CPU {w.cpu / u.cpu:5.2f}  "
+                f"RSS {w.rss_mb / u.rss_mb:5.2f}  requests {w.requests / max(1, u.requests):5.2f}"
+                f"  bytes {w.bytes / max(1, u.bytes):5.2f}"
+            )
 
     # start-up
     help_runs = [measure([*watcher, "--help"], content, env, work) for _ in range(10)]
     quiet = Path(tempfile.mkdtemp(prefix="watcher-quiet-"))
     (quiet / "watcher.yaml").write_text(watcher_config(items[:20], extra=", every: 1d"))
-    quiet_cmd = [sys.executable, "-m", "watcher", "--config", str(quiet / "watcher.yaml"),
-                 "--state-dir", str(quiet / "state"), "run"]
+    quiet_cmd = [
+        sys.executable,
+        "-m",
+        "watcher",
+        "--config",
+        str(quiet / "watcher.yaml"),
+        "--state-dir",
+        str(quiet / "state"),
+        "run",
+    ]
     measure(quiet_cmd, content, env, quiet)
     idle = [measure(quiet_cmd, content, env, quiet) for _ in range(10)]
     steady = results["watcher"]["steady, nothing changed"]
     idle_cpu = median_of(idle).cpu
     print("\nwatcher start-up (median of 10)")
     print(f"  watcher --help             {median_of(help_runs).wall * 1000:7.0f} ms wall")
-    print(f"  run with nothing due       {median_of(idle).wall * 1000:7.0f} ms wall "
-          f"({median_of(idle).requests} requests)")
-    print(f"  CPU per unchanged source   {steady.cpu / args.sources * 1000:7.2f} ms "
-          f"(the whole run / {args.sources}); "
-          f"{max(0.0, steady.cpu - idle_cpu) / args.sources * 1000:.2f} ms above start-up")
+    print(
+        f"  run with nothing due       {median_of(idle).wall * 1000:7.0f} ms wall "
+        f"({median_of(idle).requests} requests)"
+    )
+    print(
+        f"  CPU per unchanged source   {steady.cpu / args.sources * 1000:7.2f} ms "
+        f"(the whole run / {args.sources}); "
+        f"{max(0.0, steady.cpu - idle_cpu) / args.sources * 1000:.2f} ms above start-up"
+    )
 
     # back-fill
     if args.backfill:
@@ -412,10 +505,23 @@ def main() -> None:
         (fill / "watcher.yaml").write_text(
             'slack: {channel: "#t"}\nsources:\n'
             f"  - {{name: fr-bulk, kind: federal_register, url: '{bases[0]}/bulk/api/v1', "
-            "match: ['adjusting imports']}\n")
-        command = [sys.executable, "-m", "watcher", "--config", str(fill / "watcher.yaml"),
-                   "--state-dir", str(fill / "state"), "backfill", "fr-bulk", "--since",
-                   "2025-01-01", "--until", "2025-12-31"]
+            "match: ['adjusting imports']}\n"
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "watcher",
+            "--config",
+            str(fill / "watcher.yaml"),
+            "--state-dir",
+            str(fill / "state"),
+            "backfill",
+            "fr-bulk",
+            "--since",
+            "2025-01-01",
+            "--until",
+            "2025-12-31",
+        ]
         m = measure(command, content, env, fill)
         print(f"\nback-fill of {args.backfill} Federal Register documents (date windows)")
         print(row("watcher backfill", m))

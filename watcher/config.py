@@ -48,8 +48,8 @@ class HttpSettings:
     attempts: int = 4
     retry_budget: float = 90.0  # seconds one request may spend retrying, all attempts together
     max_redirects: int = 5
-    concurrency: int = 48  # requests in flight in all (sources on many hosts at once)
-    per_host: int = 6  # requests in flight to one host
+    concurrency: int = 64  # requests in flight in all (sources on many hosts at once)
+    per_host: int = 8  # requests in flight to one host
     # Seconds between the starts of two requests to one host, for every host. Kinds add
     # their own: the Federal Register asks for no more than about 5 requests a second, so its
     # kinds keep 0.2 s between requests to its host whatever this says.

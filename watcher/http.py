@@ -220,19 +220,33 @@ class Fetcher:
     ) -> Fetched:
         """GET a URL, retrying what is worth retrying; raise FetchError otherwise."""
         import httpx
-        import stamina
 
         shown = _shorten(url)
+        attempts = attempts or self.settings.attempts
         try:
+            try:
+                return self._get_once(url, expect, params, validators, min_interval)
+            except Exception as exc:
+                if attempts <= 1 or not _retry_hook(exc):
+                    raise
+                failure: Exception | None = exc
+            # Most requests succeed the first time, so stamina (and tenacity) are loaded only
+            # for a retry. The failure above counts as stamina's first attempt: it backs off
+            # (or waits what Retry-After asked) before the second, exactly as if it had made it.
+            import stamina
+
             for attempt in stamina.retry_context(
                 on=_retry_hook,
-                attempts=attempts or self.settings.attempts,
+                attempts=attempts,
                 timeout=self.settings.retry_budget,
                 wait_initial=0.5,
                 wait_max=30.0,
                 wait_jitter=1.0,
             ):
                 with attempt:
+                    if failure is not None:
+                        earlier, failure = failure, None
+                        raise earlier
                     return self._get_once(url, expect, params, validators, min_interval)
         except _Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
