@@ -409,7 +409,7 @@ def main() -> None:
         help="loopback addresses: one for the Federal Register, the rest for feeds and pages",
     )
     parser.add_argument("--backfill", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-urlwatch", action="store_true")
     args = parser.parse_args()
 
@@ -486,7 +486,27 @@ def main() -> None:
     measure(quiet_cmd, content, env, quiet)
     idle = [measure(quiet_cmd, content, env, quiet) for _ in range(10)]
     steady = results["watcher"]["steady, nothing changed"]
-    idle_cpu = median_of(idle).cpu
+    # the CPU an unchanged source adds: steady runs with a tenth of the sources and with all
+    few = items[: max(1, args.sources // 10)]
+    small = Path(tempfile.mkdtemp(prefix="watcher-small-"))
+    (small / "watcher.yaml").write_text(watcher_config(few))
+    small_cmd = [
+        sys.executable,
+        "-m",
+        "watcher",
+        "--config",
+        str(small / "watcher.yaml"),
+        "--state-dir",
+        str(small / "state"),
+        "run",
+    ]
+    for _ in range(3):
+        measure(small_cmd, content, env, small)
+    small_cpu = median_of(
+        [measure(small_cmd, content, env, small) for _ in range(args.repeats)]
+    ).cpu
+    marginal = (steady.cpu - small_cpu) / max(1, args.sources - len(few))
+    shutil.rmtree(small, ignore_errors=True)
     print("\nwatcher start-up (median of 10)")
     print(f"  watcher --help             {median_of(help_runs).wall * 1000:7.0f} ms wall")
     print(

@@ -10,6 +10,7 @@ Heavy modules are imported inside the commands, so `watcher --help` starts at on
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -718,4 +719,7 @@ def main() -> None:
     # watcher validates its own configuration; third-party pydantic plugins have no business
     # there, and looking for them scans every installed package's metadata at start-up.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # A run lives for seconds and builds few reference cycles; the collector's frequent passes
+    # over the hundreds of thousands of objects that imports create only cost start-up time.
+    gc.set_threshold(50_000, 20, 100)
     cli(prog_name="watcher")
