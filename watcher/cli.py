@@ -273,7 +273,11 @@ def _execute(
     if not dry_run:
         from watcher.fastpath import remember_valid
 
-        remember_valid(obj.config_path, obj.state_dir)
+        remember_valid(
+            obj.config_path,
+            obj.state_dir,
+            always_due=any(s.enabled and not s.every and not s.crons for s in config.sources),
+        )
     if dry_run:
         from watcher.render import render_text
 

@@ -28,13 +28,15 @@ def fingerprint(config_path: Path) -> str | None:
         return None
 
 
-def remember_valid(config_path: Path, state_dir: Path) -> None:
-    """Note that this configuration passed full validation (best effort)."""
+def remember_valid(config_path: Path, state_dir: Path, *, always_due: bool) -> None:
+    """Note that this configuration passed full validation (best effort), and whether a
+    source of it is checked on every run (then no run ever has nothing to do)."""
     digest = fingerprint(config_path)
     if digest is None or not state_dir.is_dir():
         return
+    flag = "always-due" if always_due else "scheduled"
     with contextlib.suppress(OSError):
-        (state_dir / STAMP).write_text(f"{digest}\n{config_path.resolve()}\n")
+        (state_dir / STAMP).write_text(f"{digest}\n{flag}\n{config_path.resolve()}\n")
 
 
 def nothing_due(
@@ -53,7 +55,8 @@ def _nothing_due(config_path: Path, state_dir: Path, now: datetime) -> list[str]
     stamp = state_dir / STAMP
     if digest is None or not stamp.exists():
         return None
-    if stamp.read_text().split("\n", 1)[0] != digest:
+    recorded = stamp.read_text().split("\n")
+    if recorded[0] != digest or (len(recorded) > 1 and recorded[1] == "always-due"):
         return None
     database = state_dir / "watcher.db"
     if not database.exists():

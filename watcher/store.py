@@ -157,7 +157,7 @@ def parse_iso(text: str | None) -> datetime | None:
     """The inverse of iso()."""
     if not text:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)  # "Z" reads as UTC; much cheaper than strptime
 
 
 class Store:
