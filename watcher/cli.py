@@ -132,6 +132,8 @@ def cli(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
+    # Each retry is logged by stamina at WARNING; the run's report already says what failed.
+    logging.getLogger("stamina").setLevel(logging.INFO if verbose else logging.ERROR)
     if verbose:
         logging.getLogger("watcher").setLevel(logging.DEBUG)
     if verbose > 1:
