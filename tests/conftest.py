@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import socket
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -166,6 +169,25 @@ class Workspace:
 
     def use_slack(self, slack: FakeSlack, token: str = "xoxb-test-token") -> None:
         self.env.update({"SLACK_BOT_TOKEN": token, "SLACK_API_URL": slack.url})
+
+    def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        """`python -m watcher ...` in its own process, as cron or a container starts it."""
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watcher",
+                "--config",
+                str(self.config),
+                "--state-dir",
+                str(self.state),
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
 
     def cli(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
         runner = CliRunner()

@@ -154,22 +154,7 @@ def test_the_scheduler_runs_due_sources_and_never_overlaps_another_run(workspace
 def test_watcher_schedule_as_a_process_logs_runs_and_stops_on_sigterm(workspace, fr):
     fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
     workspace.write_config(fr_config(fr.url))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "watcher",
-            "--config",
-            str(workspace.config),
-            "--state-dir",
-            str(workspace.state),
-            "schedule",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = workspace.spawn("schedule")
     deadline = time.monotonic() + 20
     while not fr.requests and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -276,25 +261,8 @@ def endpoint(workspace: Workspace, fr, slack_server):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "watcher",
-            "--config",
-            str(workspace.config),
-            "--state-dir",
-            str(workspace.state),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "SLACK_SIGNING_SECRET": SECRET},
+    process = workspace.spawn(
+        "serve", "--host", "127.0.0.1", "--port", str(port), env={"SLACK_SIGNING_SECRET": SECRET}
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20

@@ -300,34 +300,47 @@ class _Decider:
         changes: tuple[FieldChange, ...] = (),
         thread: str | None = None,
     ) -> Alert:
-        return Alert(
-            source=self.source.name,
-            source_kind=self.source.kind,
-            event=event,
-            channel=self.source.channel,
-            title=item.title,
-            item_key=item.key,
-            url=item.url,
-            record=item.record,
+        return self._about(
+            event,
+            item.key,
+            item.title,
+            item.url,
+            item.record,
+            note=note,
             changes=changes,
             matched=verdict.matched,
-            note=note,
-            thread_key=thread or thread_key(self.kind, self.source.name, item.key),
-            label=self.source.label,
+            thread=thread,
         )
 
     def _stored_alert(self, event: AlertEvent, before: StoredItem, note: str = "") -> Alert:
+        return self._about(event, before.key, before.title, before.url, before.record, note=note)
+
+    def _about(
+        self,
+        event: AlertEvent,
+        key: str,
+        title: str,
+        url: str | None,
+        record: Mapping[str, Any],
+        *,
+        note: str = "",
+        changes: tuple[FieldChange, ...] = (),
+        matched: tuple[str, ...] = (),
+        thread: str | None = None,
+    ) -> Alert:
         return Alert(
             source=self.source.name,
             source_kind=self.source.kind,
             event=event,
             channel=self.source.channel,
-            title=before.title,
-            item_key=before.key,
-            url=before.url,
-            record=before.record,
+            title=title,
+            item_key=key,
+            url=url,
+            record=record,
+            changes=changes,
+            matched=matched,
             note=note,
-            thread_key=thread_key(self.kind, self.source.name, before.key),
+            thread_key=thread or thread_key(self.kind, self.source.name, key),
             label=self.source.label,
         )
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -15,24 +13,7 @@ from tests.fakes import FakeSlack
 
 
 def spawn(workspace: Workspace, *args: str) -> subprocess.Popen[str]:
-    """`python -m watcher ...` as cron would start it, in its own process."""
-    env = {**os.environ, **workspace.env, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "watcher",
-            "--config",
-            str(workspace.config),
-            "--state-dir",
-            str(workspace.state),
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    return workspace.spawn(*args)
 
 
 class GatedSlack:

@@ -13,9 +13,35 @@ from watcher.config import SourceConfig
 from watcher.models import Snapshot, SourceMemory
 
 if TYPE_CHECKING:
-    from watcher.http import Fetcher
+    from watcher.http import Expect, Fetched, Fetcher
 
 CheckFunction = Callable[["Fetcher", SourceConfig, SourceMemory], Snapshot]
+
+
+def get_unless_unchanged(
+    fetcher: Fetcher,
+    source: SourceConfig,
+    memory: SourceMemory,
+    expect: Expect,
+    *,
+    complete: bool,
+) -> tuple[Fetched | None, Snapshot | None]:
+    """GET the source's URL conditionally: (the answer, None), or (None, an unchanged
+    snapshot) when the server said 304 Not Modified to the validators of the last check."""
+    from watcher.http import Validators
+
+    before = fetcher.requests
+    validators = Validators.from_dict(memory.validators.get(source.url))
+    fetched = fetcher.get(source.url, expect=expect, validators=validators)
+    if not fetched.not_modified:
+        return fetched, None
+    return None, Snapshot(
+        items=(),
+        complete=complete,
+        unchanged=True,
+        validators={source.url: validators.as_dict()},
+        requests=fetcher.requests - before,
+    )
 
 
 class Role(StrEnum):

@@ -18,10 +18,10 @@ from pydantic import Field
 from watcher.config import SourceConfig
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
-from watcher.http import Expect, Fetcher, Validators
+from watcher.http import Expect, Fetcher
 from watcher.match import normalise_text
 from watcher.models import Item, Snapshot, SourceMemory
-from watcher.sources.base import KindOptions, SourceKind
+from watcher.sources.base import KindOptions, SourceKind, get_unless_unchanged
 from watcher.text import html_to_text
 from watcher.urls import looks_like_url, normalise_link
 
@@ -101,16 +101,10 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
     options = source.options
     assert isinstance(options, FeedOptions)
     before = fetcher.requests
-    validators = Validators.from_dict(memory.validators.get(source.url))
-    fetched = fetcher.get(source.url, expect=Expect.FEED, validators=validators)
-    if fetched.not_modified:
-        return Snapshot(
-            items=(),
-            complete=False,
-            unchanged=True,
-            validators={source.url: validators.as_dict()},
-            requests=fetcher.requests - before,
-        )
+    fetched, unchanged = get_unless_unchanged(fetcher, source, memory, Expect.FEED, complete=False)
+    if fetched is None:
+        assert unchanged is not None
+        return unchanged
     import feedparser  # here, after a 304 has had its chance: it is slow to import
 
     # feedparser gets bytes, never a URL: it must not fetch anything itself, and it decodes

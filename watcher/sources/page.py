@@ -18,10 +18,10 @@ from pydantic import Field, field_validator
 from watcher.config import SourceConfig
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
-from watcher.http import Expect, Fetcher, Validators
+from watcher.http import Expect, Fetcher
 from watcher.match import normalise_text
 from watcher.models import Item, Snapshot, SourceMemory
-from watcher.sources.base import KindOptions, SourceKind
+from watcher.sources.base import KindOptions, SourceKind, get_unless_unchanged
 from watcher.text import INVISIBLE
 from watcher.urls import normalise_link
 
@@ -184,16 +184,10 @@ def parse_page(content: bytes, url: str, source: SourceConfig) -> tuple[list[Ite
 def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
     """Fetch the page; a 304 means nothing changed since the last check."""
     before = fetcher.requests
-    validators = Validators.from_dict(memory.validators.get(source.url))
-    fetched = fetcher.get(source.url, expect=Expect.HTML, validators=validators)
-    if fetched.not_modified:
-        return Snapshot(
-            items=(),
-            complete=True,
-            unchanged=True,
-            validators={source.url: validators.as_dict()},
-            requests=fetcher.requests - before,
-        )
+    fetched, unchanged = get_unless_unchanged(fetcher, source, memory, Expect.HTML, complete=True)
+    if fetched is None:
+        assert unchanged is not None
+        return unchanged
     items, listing = parse_page(fetched.content, fetched.url, source)
     return Snapshot(
         items=tuple(items),
