@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_the_readme_names_every_environment_variable_the_code_reads():
 def test_the_readme_documents_every_kind_and_its_options():
     for kind in REGISTRY.values():
         assert f"`{kind.name}`" in README
-        for option in kind.options.model_fields:
+        for option in (f.name for f in dataclasses.fields(kind.options)):
             assert f"`{option}`" in README, f"{kind.name}.{option}"
     for key in [*SourceModel.model_fields, *HttpModel.model_fields]:
         assert f"{key}:" in README or f"`{key}`" in README, key

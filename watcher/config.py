@@ -6,12 +6,13 @@ the source and the key path, so a person can fix them all in one go.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -33,6 +35,9 @@ from watcher.match import Rule, RuleSet, compile_phrases, normalise_type
 from watcher.models import AlertEvent
 from watcher.routing import Route, slack_mention
 from watcher.schedule import check_cron
+
+if TYPE_CHECKING:
+    from watcher.sources.base import KindOptions
 
 # ---------------------------------------------------------------------------------------------
 # Settings handed to the rest of the program
@@ -95,14 +100,15 @@ class ScheduleSettings:
 
 @dataclass(frozen=True)
 class SourceConfig:
-    """One configured source, validated. `options` is the kind's own options model."""
+    """One configured source, validated. `options` is the kind's own options (a frozen
+    dataclass)."""
 
     name: str
     kind: str
     url: str
     channel: str
     rules: RuleSet
-    options: BaseModel
+    options: KindOptions
     every: timedelta | None = None
     enabled: bool = True
     label: str | None = None  # a human name for messages ("USGS critical minerals list")
@@ -486,7 +492,7 @@ def _build_source(
     kind_name = raw.get("kind")
     extra = {k: v for k, v in raw.items() if k not in common_keys}
     kind = REGISTRY.get(kind_name) if isinstance(kind_name, str) else None
-    options: BaseModel | None = None
+    options: KindOptions | None = None
     if isinstance(kind_name, str) and kind is None:
         problems.append(
             Problem(
@@ -496,9 +502,13 @@ def _build_source(
         )
     elif kind is not None:
         try:
-            options = kind.options.model_validate(extra)
+            options = TypeAdapter(kind.options).validate_python(extra)
         except ValidationError as exc:
             problems += _problems(exc, prefix, locate, known=sorted(common_keys | _fields(kind)))
+        else:
+            problems += [
+                Problem(locate((*prefix, key)), message) for key, message in options.problems()
+            ]
 
     if problems or common is None or options is None:
         return None, problems
@@ -525,7 +535,7 @@ def _build_source(
 
 
 def _fields(kind: Any) -> set[str]:
-    return set(kind.options.model_fields)
+    return {f.name for f in dataclasses.fields(kind.options)}
 
 
 def _problems(
@@ -539,7 +549,9 @@ def _problems(
         # pydantic reports union and wrapper steps in loc; keep only real keys and indexes
         loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
+        # a model reports an unknown key as extra_forbidden, a dataclass (the kinds' options)
+        # as unexpected_keyword_argument
+        if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             key = str(loc[-1])
             message = "unknown key"
             candidates = known if (known is not None and len(loc) == len(prefix) + 1) else None

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from watcher.config import SourceConfig
 from watcher.models import Snapshot, SourceMemory
 
@@ -51,10 +49,18 @@ class Role(StrEnum):
     INSPECTION = "inspection"
 
 
-class KindOptions(BaseModel):
-    """Base of every kind's options: unknown keys are errors, values are frozen."""
+@dataclass(frozen=True)
+class KindOptions:
+    """Base of every kind's options: a frozen dataclass, validated from the YAML by pydantic
+    (constraints as `annotated_types` metadata; unknown keys are errors), and rebuilt from the
+    validated configuration's snapshot without pydantic."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = {"extra": "forbid"}  # noqa: RUF012 - read by pydantic, never changed
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key, message) for what the types cannot say (checked whenever the configuration
+        is validated)."""
+        return []
 
     def deep_problems(self) -> list[tuple[str, str]]:
         """(key, message) for problems too costly to look for on every run (a CSS selector's

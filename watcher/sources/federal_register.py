@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode, urlsplit
 
-from pydantic import Field, field_validator
+from annotated_types import Interval
 
 from watcher.config import SourceConfig
 from watcher.errors import SourceError
@@ -82,22 +83,24 @@ VOLATILE = frozenset(
 ConditionValue = str | int | float | bool | list[str | int] | dict[str, str | int | list[str]]
 
 
+@dataclass(frozen=True)
 class FederalRegisterOptions(KindOptions):
-    conditions: dict[str, ConditionValue] = Field(default_factory=dict)
-    per_page: int = Field(default=1000, ge=2, le=2000)
-    max_pages: int = Field(default=10, ge=1, le=50)
-    lookback_days: int = Field(default=30, ge=1, le=3660)
-    overlap_days: int = Field(default=3, ge=0, le=60)
+    conditions: dict[str, ConditionValue] = field(default_factory=dict)
+    per_page: Annotated[int, Interval(ge=2, le=2000)] = 1000
+    max_pages: Annotated[int, Interval(ge=1, le=50)] = 10
+    lookback_days: Annotated[int, Interval(ge=1, le=3660)] = 30
+    overlap_days: Annotated[int, Interval(ge=0, le=60)] = 3
 
-    @field_validator("conditions")
-    @classmethod
-    def _no_publication_date(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if "publication_date" in value:
-            raise ValueError(
-                "watcher sets conditions[publication_date] itself from what it has seen; "
-                "use lookback_days for the first check"
-            )
-        return value
+    def problems(self) -> list[tuple[str, str]]:
+        if "publication_date" in self.conditions:
+            return [
+                (
+                    "conditions",
+                    "watcher sets conditions[publication_date] itself from "
+                    "what it has seen; use lookback_days for the first check",
+                )
+            ]
+        return []
 
 
 # ---------------------------------------------------------------------------------------------

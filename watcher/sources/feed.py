@@ -11,9 +11,10 @@ import calendar
 import hashlib
 import time
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import Field
+from annotated_types import Interval
 
 from watcher.config import SourceConfig
 from watcher.errors import SourceError
@@ -28,8 +29,9 @@ from watcher.urls import looks_like_url, normalise_link
 VOLATILE = frozenset({"updated"})
 
 
+@dataclass(frozen=True)
 class FeedOptions(KindOptions):
-    summary_chars: int = Field(default=2000, ge=0, le=20000)
+    summary_chars: Annotated[int, Interval(ge=0, le=20000)] = 2000
     # Fetch a relevant new entry's page for its full text (one request per such entry), so
     # the alert can show the trade facts the page states.
     full_text: bool = False

@@ -11,9 +11,8 @@ whatever else changes by itself. With `item_selector`, each match inside the par
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import Field, field_validator
 
 from watcher.config import SourceConfig
 from watcher.errors import SourceError
@@ -64,19 +63,22 @@ def selector_problem(selector: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
 class PageOptions(KindOptions):
-    selector: str | list[str] = Field(
-        description="CSS selector of the part to watch, or a list tried in order"
-    )
+    selector: str | list[str]  # CSS selector of the part to watch, or a list tried in order
     item_selector: str | None = None
-    ignore: list[str] = Field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
 
-    @field_validator("selector")
-    @classmethod
-    def _some_selector(cls, value: str | list[str]) -> str | list[str]:
-        if not _selectors(value) or not all(s.strip() for s in _selectors(value)):
-            raise ValueError("give at least one non-empty selector")
-        return value
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if not _selectors(self.selector) or not all(s.strip() for s in _selectors(self.selector)):
+            out.append(("selector", "give at least one non-empty selector"))
+        for pattern in self.ignore:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                out.append(("ignore", f"not a valid regular expression {pattern!r}: {exc}"))
+        return out
 
     def deep_problems(self) -> list[tuple[str, str]]:
         problems = []
@@ -89,16 +91,6 @@ class PageOptions(KindOptions):
             if problem:
                 problems.append(("item_selector", problem))
         return problems
-
-    @field_validator("ignore")
-    @classmethod
-    def _valid_patterns(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression {pattern!r}: {exc}") from None
-        return value
 
 
 def clean_lines(text: str, ignore: list[re.Pattern[str]]) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from watcher.config import SourceConfig
@@ -26,6 +27,7 @@ from watcher.sources.federal_register import FR_INTERVAL, agency_names
 VOLATILE = frozenset({"pdf_url", "pdf_updated_at", "pdf_file_size", "raw_text_url", "html_url"})
 
 
+@dataclass(frozen=True)
 class PublicInspectionOptions(KindOptions):
     """No options of its own: `url`, `match` and `exclude` say everything."""
 
