@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from watcher import config_cache
 from watcher.config import load_config, parse_config
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError
@@ -164,3 +168,80 @@ def test_validate_checks_css_selectors_too(workspace):
     assert "sources.yaml:6: source 'p' (sources[0]): selector: not a valid CSS selector" in (
         result.stderr
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The remembered spec: an unchanged file is not checked again
+
+
+def test_a_cached_spec_builds_the_same_settings_as_checking_the_file(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    checked = load_config(ROOT / "sources.yaml")
+    first = load_config(ROOT / "sources.yaml", cache_dir=state)
+    assert (state / config_cache.FILE).exists()
+    cached = load_config(ROOT / "sources.yaml", cache_dir=state)
+    assert first == checked
+    assert cached == checked  # phrases, routes, options, durations: all equal
+
+
+def test_an_unchanged_file_is_loaded_without_pydantic(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    load_config(ROOT / "sources.yaml", cache_dir=state)
+    probe = (
+        "import sys; from pathlib import Path; from watcher.config import load_config; "
+        f"c = load_config(Path({str(ROOT / 'sources.yaml')!r}), cache_dir=Path({str(state)!r})); "
+        "print(len(c.sources), 'pydantic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(len(load_config(ROOT / "sources.yaml").sources)), "False"]
+
+
+def test_a_changed_file_is_checked_again_and_its_problems_reported(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD)
+    assert load_config(path, cache_dir=state).sources[0].channel == "#urgent"
+    path.write_text(GOOD.replace("every: 15m", "every: soon"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, cache_dir=state)
+    assert "every" in str(caught.value.problems[0])
+    path.write_text(GOOD.replace('"#urgent"', '"#other"'))
+    assert load_config(path, cache_dir=state).sources[0].channel == "#other"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "not json at all",
+        '{"key": "wrong", "spec": {}}',
+        "[]",
+        None,  # the right key, a spec missing its parts (an older watcher's shape)
+    ],
+)
+def test_a_damaged_or_foreign_cache_only_means_checking_again(tmp_path, damage):
+    state = tmp_path / "state"
+    state.mkdir()
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD)
+    load_config(path, cache_dir=state)
+    cache = state / config_cache.FILE
+    if damage is None:
+        saved = json.loads(cache.read_text())
+        del saved["spec"]["sources"][0]["options"]
+        cache.write_text(json.dumps(saved))
+    else:
+        cache.write_text(damage)
+    assert load_config(path, cache_dir=state) == parse_config(GOOD, path)
+
+
+def test_validate_always_checks_the_file_in_full(workspace):
+    workspace.write_config(
+        'slack: {channel: "#t"}\nsources:\n  - name: p\n    kind: page\n'
+        '    url: https://x.gov/\n    selector: "main >>> ["\n'
+    )
+    workspace.state.mkdir(exist_ok=True)
+    load_config(workspace.config, cache_dir=workspace.state)  # cached: selectors not parsed
+    assert workspace.cli("validate").exit_code == 2

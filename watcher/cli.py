@@ -47,7 +47,7 @@ class Context:
     def load(self, *, deep: bool = False) -> Config:
         from watcher.config import load_config
 
-        return load_config(self.config_path, deep=deep)
+        return load_config(self.config_path, deep=deep, cache_dir=self.state_dir)
 
 
 def _errors_to_exit_codes(func: F) -> F:

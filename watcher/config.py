@@ -1,40 +1,26 @@
-"""Loading and validating sources.yaml into frozen settings.
+"""The configuration: frozen settings for the rest of the program, and how they are loaded.
 
-Every problem is collected before anything is reported, and each names the file, the line,
-the source and the key path, so a person can fix them all in one go.
+`load_config` reads sources.yaml; `config_schema` checks it (pydantic) into a spec of plain
+values, and `assemble` builds the settings from that spec. A state directory remembers the
+spec of the file last checked (`config_cache`), so a run with an unchanged file skips the
+checking, and pydantic, altogether.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-from collections.abc import Iterator, Mapping, Sequence
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from watcher import HOMEPAGE, __version__
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
-from watcher.match import Rule, RuleSet, compile_phrases, normalise_type
-from watcher.models import AlertEvent
-from watcher.routing import Route, slack_mention
-from watcher.schedule import check_cron
+from watcher.match import RuleSet, compile_rule
+from watcher.routing import Route, compile_route
 
 if TYPE_CHECKING:
     from watcher.sources.base import KindOptions
@@ -137,499 +123,96 @@ class Config:
 
 
 # ---------------------------------------------------------------------------------------------
-# The models that check the YAML
-
-
-def _listify(value: Any) -> Any:
-    return [value] if isinstance(value, str) else value
-
-
-PhraseList = Annotated[list[str], BeforeValidator(_listify)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
-class RuleModel(_Strict):
-    """A match or exclude rule; a bare string is shorthand for `{any: [string]}`."""
-
-    any: PhraseList = []
-    all: PhraseList = []
-    title: PhraseList = []
-    agency: PhraseList = []
-    type: PhraseList = []
-    unless: PhraseList = []
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_string(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"any": [value]}
-        return value
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> RuleModel:
-        if not (self.any or self.all or self.title or self.agency or self.type):
-            raise ValueError("a rule needs at least one of any, all, title, agency, type")
-        for name in ("any", "all", "title", "agency", "unless"):
-            compile_phrases(getattr(self, name))  # raises ValueError for an empty phrase
-        return self
-
-    def compile(self) -> Rule:
-        return Rule(
-            any=compile_phrases(self.any),
-            all=compile_phrases(self.all),
-            title=compile_phrases(self.title),
-            agency=compile_phrases(self.agency),
-            types=frozenset(normalise_type(t) for t in self.type),
-            unless=compile_phrases(self.unless),
-        )
-
-
-RuleList = Annotated[list[RuleModel], BeforeValidator(_listify)]
-
-
-class SourceModel(_Strict):
-    """The keys every source has. Anything else belongs to the source's kind."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)
-    kind: str
-    url: str
-    label: str | None = Field(default=None, min_length=1, max_length=120)
-    every: str | None = None
-    cron: PhraseList = []
-    expect: str | None = None
-    channel: str | None = None
-    enabled: bool = True
-    match: RuleList = []
-    exclude: RuleList = []
-
-    @field_validator("url")
-    @classmethod
-    def _http_only(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"only http:// and https:// URLs can be watched, not {value!r}")
-        return value
-
-    @field_validator("cron")
-    @classmethod
-    def _crons(cls, value: list[str]) -> list[str]:
-        return [check_cron(expression) for expression in value]
-
-    @field_validator("every", "expect")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
-
-
-class RouteWhenModel(_Strict):
-    source: PhraseList = []
-    kind: PhraseList = []
-    instrument: PhraseList = []
-    event: PhraseList = []
-    matched: PhraseList = []
-    special_filing: bool | None = None
-
-    @field_validator("event")
-    @classmethod
-    def _events(cls, value: list[str]) -> list[str]:
-        known = {e.value for e in AlertEvent if e is not AlertEvent.BASELINE}
-        for event in value:
-            if event not in known:
-                raise ValueError(f"unknown event {event!r}; known: {', '.join(sorted(known))}")
-        return value
-
-    @field_validator("matched")
-    @classmethod
-    def _phrases(cls, value: list[str]) -> list[str]:
-        compile_phrases(value)
-        return value
-
-
-class RouteModel(_Strict):
-    when: RouteWhenModel = RouteWhenModel()
-    channel: str | None = Field(default=None, min_length=1)
-    mention: str | None = None
-
-    @field_validator("mention")
-    @classmethod
-    def _mention(cls, value: str | None) -> str | None:
-        return slack_mention(value) if value is not None else None
-
-    @model_validator(mode="after")
-    def _does_something(self) -> RouteModel:
-        if self.channel is None and self.mention is None:
-            raise ValueError("a route needs a channel, a mention, or both")
-        return self
-
-    def compile(self) -> Route:
-        when = self.when
-        return Route(
-            sources=frozenset(when.source),
-            kinds=frozenset(when.kind),
-            instruments=frozenset(i.strip().casefold() for i in when.instrument),
-            events=frozenset(AlertEvent(e) for e in when.event),
-            matched=compile_phrases(when.matched),
-            special_filing=when.special_filing,
-            channel=self.channel,
-            mention=self.mention,
-        )
-
-
-class CommandsModel(_Strict):
-    allowed_users: PhraseList = []
-    allowed_channels: PhraseList = []
-
-
-class SlackModel(_Strict):
-    channel: str = Field(min_length=1)
-    commands: CommandsModel = CommandsModel()
-    routes: list[RouteModel] = []
-    digest_threshold: int = Field(default=SlackSettings.digest_threshold, ge=1, le=1000)
-    reminders: list[int] = Field(default=list(SlackSettings.reminders), max_length=10)
-    workspace_url: str | None = None
-    ops_channel: str | None = Field(default=None, min_length=1)
-    timeout: int = Field(default=SlackSettings.timeout, ge=1, le=300)
-
-    @field_validator("reminders")
-    @classmethod
-    def _days(cls, value: list[int]) -> list[int]:
-        if any(not 0 <= d <= 365 for d in value):
-            raise ValueError("reminder days must be between 0 and 365")
-        return sorted(set(value), reverse=True)
-
-    @field_validator("workspace_url")
-    @classmethod
-    def _workspace(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme != "https":
-            raise ValueError("workspace_url is your Slack address, e.g. https://acme.slack.com")
-        return value.rstrip("/") if value else value
-
-
-class HttpModel(_Strict):
-    timeout: float = Field(default=HttpSettings.timeout, gt=0)
-    connect_timeout: float = Field(default=HttpSettings.connect_timeout, gt=0)
-    max_bytes: int = Field(default=HttpSettings.max_bytes, ge=1024)
-    attempts: int = Field(default=HttpSettings.attempts, ge=1, le=10)
-    retry_budget: float = Field(default=HttpSettings.retry_budget, gt=0)
-    max_redirects: int = Field(default=HttpSettings.max_redirects, ge=0, le=20)
-    concurrency: int = Field(default=HttpSettings.concurrency, ge=1, le=256)
-    per_host: int = Field(default=HttpSettings.per_host, ge=1, le=64)
-    per_host_interval: float = Field(default=HttpSettings.per_host_interval, ge=0)
-    user_agent: str | None = None
-
-
-class HealthModel(_Strict):
-    failures_before_notice: int = Field(
-        default=HealthSettings.failures_before_notice, ge=1, le=1000
-    )
-
-
-class ScheduleModel(_Strict):
-    timezone: str = ScheduleSettings.timezone
-    every: str = "15m"
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}, e.g. America/New_York") from None
-        return value
-
-    @field_validator("every")
-    @classmethod
-    def _every(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-
-class TopModel(_Strict):
-    slack: SlackModel
-    http: HttpModel = HttpModel()
-    health: HealthModel = HealthModel()
-    schedule: ScheduleModel = ScheduleModel()
-    sources: list[dict[str, Any]] = Field(min_length=1)
-
-
-# ---------------------------------------------------------------------------------------------
 # Loading
 
 
-def load_config(path: Path, *, deep: bool = False) -> Config:
+def load_config(path: Path, *, deep: bool = False, cache_dir: Path | None = None) -> Config:
     """Read and validate a configuration file; raise ConfigError listing every problem.
 
     `deep` also runs the checks too slow for every run (CSS selector syntax), as
-    `watcher validate` does."""
+    `watcher validate` does. With `cache_dir` (the state directory), a file byte for byte the
+    one validated last time is built from the remembered spec instead of checked again."""
+    from watcher import config_cache
+
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             [Problem(str(path), "no such file (pass --config PATH or set WATCHER_CONFIG)")]
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(path), f"cannot read: {exc}")]) from None
-    return parse_config(text, path, deep=deep)
+    digest = hashlib.sha256(raw).hexdigest()
+    if cache_dir is not None and not deep:
+        spec = config_cache.read(cache_dir, digest)
+        if spec is not None:
+            try:
+                return assemble(path, spec)
+            except (KeyError, TypeError, ValueError):
+                pass  # a spec this version cannot read: check the file again
+    config, spec = _checked(text, path, deep=deep)
+    if cache_dir is not None:
+        config_cache.write(cache_dir, digest, spec)
+    return config
 
 
 def parse_config(text: str, path: Path, *, deep: bool = False) -> Config:
     """Validate configuration text; `path` is used in messages and kept on the Config."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
-    try:
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(where, f"not valid YAML: {problem}")]) from None
-    locate = _Locator(path, text, data)
-    if not isinstance(data, dict):
-        raise ConfigError([Problem(str(path), "expected a mapping with `slack:` and `sources:`")])
+    return _checked(text, path, deep=deep)[0]
 
-    # Top-level keys starting with `x-` hold YAML anchors for reuse (rules shared by sources).
-    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
-    problems: list[Problem] = []
-    try:
-        top = TopModel.model_validate(data)
-    except ValidationError as exc:
-        problems += _problems(exc, (), locate)
-        top = None
 
-    raw_sources = data.get("sources")
-    sources: list[SourceConfig] = []
-    if isinstance(raw_sources, list):
-        default_channel = top.slack.channel if top else ""
-        seen: dict[str, int] = {}
-        for index, raw in enumerate(raw_sources):
-            prefix: tuple[Any, ...] = ("sources", index)
-            if not isinstance(raw, dict):
-                problems.append(Problem(locate(prefix), "expected a mapping describing a source"))
-                continue
-            source, source_problems = _build_source(raw, prefix, default_channel, locate)
-            problems += source_problems
-            if deep and source is not None:
-                problems += [
-                    Problem(locate((*prefix, key)), message)
-                    for key, message in getattr(source.options, "deep_problems", list)()
-                ]
-            name = raw.get("name")
-            if isinstance(name, str):
-                if name in seen:
-                    problems.append(
-                        Problem(
-                            locate((*prefix, "name")),
-                            f"duplicate source name {name!r} (also sources[{seen[name]}])",
-                        )
-                    )
-                else:
-                    seen[name] = index
-            if source is not None:
-                sources.append(source)
+def _checked(text: str, path: Path, *, deep: bool) -> tuple[Config, dict[str, Any]]:
+    from watcher.config_schema import validate
 
-    if top is not None:
-        names = {s.name for s in sources} | {
-            str(r.get("name")) for r in raw_sources or [] if isinstance(r, dict)
-        }
-        for index, route_model in enumerate(top.slack.routes):
-            for name in route_model.when.source:
-                if name not in names:
-                    where = locate(("slack", "routes", index, "when", "source"))
-                    problems.append(Problem(where, f"no source is named {name!r}"))
-    if problems or top is None:
-        raise ConfigError(problems)
+    spec = validate(text, path, deep=deep)
+    return assemble(path, spec), spec
+
+
+def assemble(path: Path, spec: Mapping[str, Any]) -> Config:
+    """The settings a validated spec describes (see `config_schema.validate`): pure, and
+    without pydantic."""
+    from watcher.sources import REGISTRY  # here, not at import: the registry imports config types
+
+    slack = spec["slack"]
+    schedule = spec["schedule"]
+    http = {k: v for k, v in spec["http"].items() if v is not None}  # user_agent: the default
     return Config(
         path=path,
         slack=SlackSettings(
-            channel=top.slack.channel,
-            routes=tuple(r.compile() for r in top.slack.routes),
-            digest_threshold=top.slack.digest_threshold,
-            reminders=tuple(top.slack.reminders),
-            workspace_url=top.slack.workspace_url,
-            ops_channel=top.slack.ops_channel,
-            timeout=top.slack.timeout,
-            allowed_users=frozenset(top.slack.commands.allowed_users),
-            allowed_channels=frozenset(top.slack.commands.allowed_channels),
+            channel=slack["channel"],
+            routes=tuple(compile_route(r) for r in slack["routes"]),
+            digest_threshold=slack["digest_threshold"],
+            reminders=tuple(slack["reminders"]),
+            workspace_url=slack["workspace_url"],
+            ops_channel=slack["ops_channel"],
+            timeout=slack["timeout"],
+            allowed_users=frozenset(slack["commands"]["allowed_users"]),
+            allowed_channels=frozenset(slack["commands"]["allowed_channels"]),
         ),
-        health=HealthSettings(failures_before_notice=top.health.failures_before_notice),
+        health=HealthSettings(**spec["health"]),
         schedule=ScheduleSettings(
-            timezone=top.schedule.timezone, every=parse_duration(top.schedule.every)
+            timezone=schedule["timezone"], every=parse_duration(schedule["every"])
         ),
-        http=_http_settings(top.http),
-        sources=tuple(sources),
+        http=HttpSettings(**http),
+        sources=tuple(_source(s, REGISTRY[s["kind"]].options) for s in spec["sources"]),
     )
 
 
-def _http_settings(model: HttpModel) -> HttpSettings:
-    values = model.model_dump()
-    if values["user_agent"] is None:
-        values.pop("user_agent")
-    return HttpSettings(**values)
-
-
-def _build_source(
-    raw: dict[str, Any],
-    prefix: tuple[Any, ...],
-    default_channel: str,
-    locate: _Locator,
-) -> tuple[SourceConfig | None, list[Problem]]:
-    from watcher.sources import REGISTRY  # here, not at import: the registry imports config types
-
-    problems: list[Problem] = []
-    common_keys = set(SourceModel.model_fields)
-    try:
-        common = SourceModel.model_validate({k: v for k, v in raw.items() if k in common_keys})
-    except ValidationError as exc:
-        problems += _problems(exc, prefix, locate)
-        common = None
-
-    kind_name = raw.get("kind")
-    extra = {k: v for k, v in raw.items() if k not in common_keys}
-    kind = REGISTRY.get(kind_name) if isinstance(kind_name, str) else None
-    options: KindOptions | None = None
-    if isinstance(kind_name, str) and kind is None:
-        problems.append(
-            Problem(
-                locate((*prefix, "kind")),
-                f"unknown kind {kind_name!r}; known kinds: {', '.join(sorted(REGISTRY))}",
-            )
-        )
-    elif kind is not None:
-        try:
-            options = TypeAdapter(kind.options).validate_python(extra)
-        except ValidationError as exc:
-            problems += _problems(exc, prefix, locate, known=sorted(common_keys | _fields(kind)))
-        else:
-            problems += [
-                Problem(locate((*prefix, key)), message) for key, message in options.problems()
-            ]
-
-    if problems or common is None or options is None:
-        return None, problems
-    rules = RuleSet(
-        match=tuple(r.compile() for r in common.match),
-        exclude=tuple(r.compile() for r in common.exclude),
-    )
-    return (
-        SourceConfig(
-            name=common.name,
-            kind=common.kind,
-            url=common.url,
-            channel=common.channel or default_channel,
-            rules=rules,
-            options=options,
-            every=parse_duration(common.every) if common.every else None,
-            enabled=common.enabled,
-            label=common.label,
-            expect=parse_duration(common.expect) if common.expect else None,
-            crons=tuple(common.cron),
+def _source(spec: Mapping[str, Any], options: type[KindOptions]) -> SourceConfig:
+    return SourceConfig(
+        name=spec["name"],
+        kind=spec["kind"],
+        url=spec["url"],
+        channel=spec["channel"],
+        rules=RuleSet(
+            match=tuple(compile_rule(r) for r in spec["match"]),
+            exclude=tuple(compile_rule(r) for r in spec["exclude"]),
         ),
-        problems,
+        options=options(**spec["options"]),
+        every=parse_duration(spec["every"]) if spec["every"] else None,
+        enabled=spec["enabled"],
+        label=spec["label"],
+        expect=parse_duration(spec["expect"]) if spec["expect"] else None,
+        crons=tuple(spec["cron"]),
     )
-
-
-def _fields(kind: Any) -> set[str]:
-    return {f.name for f in dataclasses.fields(kind.options)}
-
-
-def _problems(
-    exc: ValidationError,
-    prefix: tuple[Any, ...],
-    locate: _Locator,
-    known: Sequence[str] | None = None,
-) -> Iterator[Problem]:
-    for error in exc.errors(include_url=False):
-        loc = (*prefix, *error["loc"])
-        # pydantic reports union and wrapper steps in loc; keep only real keys and indexes
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
-        message = error["msg"].removeprefix("Value error, ")
-        # a model reports an unknown key as extra_forbidden, a dataclass (the kinds' options)
-        # as unexpected_keyword_argument
-        if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-            key = str(loc[-1])
-            message = "unknown key"
-            candidates = known if (known is not None and len(loc) == len(prefix) + 1) else None
-            close = difflib.get_close_matches(key, candidates or [], n=1)
-            if close:
-                message += f" (did you mean {close[0]!r}?)"
-        elif error["type"] == "missing":
-            message = "required key is missing"
-        yield Problem(locate(loc), message)
-
-
-class _Locator:
-    """Turns a key path into `file:line: source 'name' (sources[2]): key.path`.
-
-    The YAML node tree that knows the lines is composed only when a problem is reported:
-    a valid file, the usual case, is parsed once."""
-
-    def __init__(self, path: Path, text: str, data: Any):
-        self.path = path
-        self.text = text
-        self.data = data
-        self._lines: Mapping[tuple[Any, ...], int] | None = None
-
-    @property
-    def lines(self) -> Mapping[tuple[Any, ...], int]:
-        if self._lines is None:
-            node = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            self._lines = _line_index(node) if node is not None else {}
-        return self._lines
-
-    def __call__(self, loc: Sequence[Any]) -> str:
-        loc = tuple(loc)
-        line = None
-        lines = self.lines
-        for cut in range(len(loc), -1, -1):
-            line = lines.get(loc[:cut])
-            if line is not None:
-                break
-        where = f"{self.path}:{line}" if line else str(self.path)
-        if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
-            name = None
-            sources = self.data.get("sources") if isinstance(self.data, dict) else None
-            if isinstance(sources, list) and loc[1] < len(sources):
-                entry = sources[loc[1]]
-                name = entry.get("name") if isinstance(entry, dict) else None
-            label = f"source {name!r} (sources[{loc[1]}])" if name else f"sources[{loc[1]}]"
-            rest = _dotted(loc[2:])
-            return f"{where}: {label}" + (f": {rest}" if rest else "")
-        rest = _dotted(loc)
-        return f"{where}: {rest}" if rest else where
-
-
-def _dotted(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _line_index(node: yaml.Node) -> dict[tuple[Any, ...], int]:
-    """Map every key path in a composed YAML document to its 1-based line."""
-    lines: dict[tuple[Any, ...], int] = {(): node.start_mark.line + 1}
-
-    def walk(current: yaml.Node, path: tuple[Any, ...]) -> None:
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-                child = (*path, key)
-                lines[child] = key_node.start_mark.line + 1
-                walk(value_node, child)
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                child = (*path, index)
-                lines[child] = item.start_mark.line + 1
-                walk(item, child)
-
-    walk(node, ())
-    return lines

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from watcher.models import Item
@@ -152,6 +152,19 @@ def normalise_type(value: str) -> str:
     """A type condition as items carry it: FR codes become labels, case folded."""
     folded = value.strip().casefold()
     return FR_TYPE_CODES.get(folded, folded.replace("_", " "))
+
+
+def compile_rule(spec: Mapping[str, Sequence[str]]) -> Rule:
+    """The Rule a validated rule spec describes: `{any, all, title, agency, type, unless}`,
+    each a list of phrases (or of document types), any of them absent."""
+    return Rule(
+        any=compile_phrases(spec.get("any", ())),
+        all=compile_phrases(spec.get("all", ())),
+        title=compile_phrases(spec.get("title", ())),
+        agency=compile_phrases(spec.get("agency", ())),
+        types=frozenset(normalise_type(t) for t in spec.get("type", ())),
+        unless=compile_phrases(spec.get("unless", ())),
+    )
 
 
 @dataclass(frozen=True)

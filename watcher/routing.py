@@ -15,11 +15,12 @@ names one) and the mention (when it names one). Conditions:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from watcher.instrument import instrument_type
-from watcher.match import Phrase, normalise_text
+from watcher.match import Phrase, compile_phrases, normalise_text
 from watcher.models import Alert, AlertEvent
 
 _MENTION = re.compile(r"^<(?:!here|!channel|!everyone|!subteam\^[A-Z0-9]+|@[UW][A-Z0-9]+)>$")
@@ -76,6 +77,21 @@ class Route:
             if special is not self.special_filing:
                 return False
         return True
+
+
+def compile_route(spec: Mapping[str, Any]) -> Route:
+    """The Route a validated route spec describes: `{when: {...}, channel, mention}`."""
+    when = spec.get("when", {})
+    return Route(
+        sources=frozenset(when.get("source", ())),
+        kinds=frozenset(when.get("kind", ())),
+        instruments=frozenset(i.strip().casefold() for i in when.get("instrument", ())),
+        events=frozenset(AlertEvent(e) for e in when.get("event", ())),
+        matched=compile_phrases(when.get("matched", ())),
+        special_filing=when.get("special_filing"),
+        channel=spec.get("channel"),
+        mention=spec.get("mention"),
+    )
 
 
 def route(alert: Alert, routes: Sequence[Route]) -> Alert:
