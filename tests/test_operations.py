@@ -113,28 +113,25 @@ def test_the_scheduler_runs_due_sources_and_never_overlaps_another_run(workspace
 
     said: list[str] = []
     reports = []
-    with RunLock(workspace.state) as lock:  # another process is running
-        assert lock.acquired
+
+    def schedule(**limits: int) -> None:
         loop(
             config,
             workspace.state,
             poster_factory=StdoutPoster,
             report=reports.append,
             say=said.append,
-            max_runs=1,
+            **limits,
         )
+
+    with RunLock(workspace.state) as lock:  # another process is running
+        assert lock.acquired
+        schedule(max_runs=1)
     assert reports[0].busy and fr.requests == []
     assert "another run is in progress; waiting for it" in said
 
     reports.clear()
-    loop(
-        config,
-        workspace.state,
-        poster_factory=StdoutPoster,
-        report=reports.append,
-        say=said.append,
-        max_runs=1,
-    )
+    schedule(max_runs=1)
     assert [s.name for s in reports[0].sources] == ["fr-trade"]
     requests = len(fr.requests)
 
@@ -142,9 +139,7 @@ def test_the_scheduler_runs_due_sources_and_never_overlaps_another_run(workspace
     timer = threading.Timer(1.0, stopping.request, args=("SIGTERM",))
     timer.start()
     started = time.monotonic()
-    loop(
-        config, workspace.state, poster_factory=StdoutPoster, report=reports.append, say=said.append
-    )  # nothing due for an hour: it sleeps until the stop request
+    schedule()  # nothing due for an hour: it sleeps until the stop request
     stopping.reset()
     assert time.monotonic() - started < 5
     assert len(fr.requests) == requests, "not checked again before its hour"
