@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
 
 from tests.fakes import FakeFederalRegister, FakeSlack
-from watcher.cli import cli
+from watcher import stopping
+from watcher.cli import Wiring, cli
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -154,6 +156,26 @@ def notice(number: str, title: str, publication_date: str, **fields: Any) -> dic
     return fr_document(number, title, publication_date, **base)
 
 
+class TestClock:
+    """The wall clock plus an offset the test moves by hand; waiting moves the offset instead
+    of sleeping, so a test never waits for time to pass."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def sleep(self, seconds: float) -> bool:
+        self.slept.append(seconds)
+        self.offset += timedelta(seconds=max(0.0, seconds))
+        return stopping.requested()
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
 class Workspace:
     """A config file and a state directory, and the CLI run against them as a user would."""
 
@@ -162,6 +184,8 @@ class Workspace:
         self.config = root / "sources.yaml"
         self.state = root / "state"
         self.env: dict[str, str] = {}
+        self.clock = TestClock()
+        self.registry: Any = None  # the built-in kinds, unless a test brings its own
 
     def write_config(self, text: str) -> Path:
         self.config.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -190,12 +214,15 @@ class Workspace:
         )
 
     def cli(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
+        """The command in this process, with the test's clock (and kinds, if it has any)."""
         runner = CliRunner()
+        wiring = Wiring(registry=self.registry, clock=self.clock)
         return runner.invoke(
             cli,
             ["--config", str(self.config), "--state-dir", str(self.state), *args],
             env={**self.env, **(env or {})},
             catch_exceptions=False,
+            obj=wiring,
         )
 
 
@@ -204,14 +231,17 @@ def workspace(tmp_path: Path) -> Workspace:
     return Workspace(tmp_path)
 
 
+# Tests never wait: no gaps between requests, no waits between retries (here and in Slack).
 HTTP_FOR_TESTS = """\
 http:
   per_host_interval: 0
   attempts: 2
   retry_budget: 5
+  retry_wait: 0
   timeout: 5
   connect_timeout: 2
 """
+SLACK_FOR_TESTS = 'slack:\n  channel: "#trade-alerts"\n  retry_wait: 0\n'
 
 
 def fr_config(fr_url: str, *, extra_sources: str = "", match: str = "") -> str:
@@ -226,10 +256,11 @@ def fr_config(fr_url: str, *, extra_sources: str = "", match: str = "") -> str:
 """
     )
     return (
-        'slack:\n  channel: "#trade-alerts"\n'
+        SLACK_FOR_TESTS
         + HTTP_FOR_TESTS
         + "sources:\n"
         + f"  - name: fr-trade\n    kind: federal_register\n    url: {fr_url}\n"
+        + "    request_interval: 0\n"
         + rules
         + extra_sources
     )

@@ -15,6 +15,7 @@ from watcher import config_cache
 from watcher.config import load_config, parse_config
 from watcher.durations import format_duration, parse_duration
 from watcher.errors import ConfigError
+from watcher.sources import REGISTRY
 from watcher.sources.federal_register import FederalRegisterOptions
 
 
@@ -42,7 +43,7 @@ sources:
 
 
 def test_the_default_configuration_is_valid_and_watches_the_real_federal_register():
-    config = load_config(ROOT / "sources.yaml")
+    config = load_config(ROOT / "sources.yaml", REGISTRY)
     fr = config.source("federal-register")
     assert fr.url == "https://www.federalregister.gov/api/v1"
     assert fr.channel == config.slack.channel
@@ -118,7 +119,7 @@ def test_yaml_is_loaded_safely():
 
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
-        load_config(tmp_path / "nope.yaml")
+        load_config(tmp_path / "nope.yaml", REGISTRY)
     assert "no such file" in str(caught.value)
 
 
@@ -177,10 +178,10 @@ def test_validate_checks_css_selectors_too(workspace):
 def test_a_cached_spec_builds_the_same_settings_as_checking_the_file(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
-    checked = load_config(ROOT / "sources.yaml")
-    first = load_config(ROOT / "sources.yaml", cache_dir=state)
+    checked = load_config(ROOT / "sources.yaml", REGISTRY)
+    first = load_config(ROOT / "sources.yaml", REGISTRY, cache_dir=state)
     assert (state / config_cache.FILE).exists()
-    cached = load_config(ROOT / "sources.yaml", cache_dir=state)
+    cached = load_config(ROOT / "sources.yaml", REGISTRY, cache_dir=state)
     assert first == checked
     assert cached == checked  # phrases, routes, options, durations: all equal
 
@@ -188,14 +189,17 @@ def test_a_cached_spec_builds_the_same_settings_as_checking_the_file(tmp_path):
 def test_an_unchanged_file_is_loaded_without_pydantic(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
-    load_config(ROOT / "sources.yaml", cache_dir=state)
+    load_config(ROOT / "sources.yaml", REGISTRY, cache_dir=state)
     probe = (
         "import sys; from pathlib import Path; from watcher.config import load_config; "
-        f"c = load_config(Path({str(ROOT / 'sources.yaml')!r}), cache_dir=Path({str(state)!r})); "
+        "from watcher.sources import REGISTRY; "
+        f"c = load_config(Path({str(ROOT / 'sources.yaml')!r}), REGISTRY, "
+        f"cache_dir=Path({str(state)!r})); "
         "print(len(c.sources), 'pydantic' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == [str(len(load_config(ROOT / "sources.yaml").sources)), "False"]
+    expected = len(load_config(ROOT / "sources.yaml", REGISTRY).sources)
+    assert out.stdout.split() == [str(expected), "False"]
 
 
 def test_a_changed_file_is_checked_again_and_its_problems_reported(tmp_path):
@@ -203,13 +207,13 @@ def test_a_changed_file_is_checked_again_and_its_problems_reported(tmp_path):
     state.mkdir()
     path = tmp_path / "sources.yaml"
     path.write_text(GOOD)
-    assert load_config(path, cache_dir=state).sources[0].channel == "#urgent"
+    assert load_config(path, REGISTRY, cache_dir=state).sources[0].channel == "#urgent"
     path.write_text(GOOD.replace("every: 15m", "every: soon"))
     with pytest.raises(ConfigError) as caught:
-        load_config(path, cache_dir=state)
+        load_config(path, REGISTRY, cache_dir=state)
     assert "every" in str(caught.value.problems[0])
     path.write_text(GOOD.replace('"#urgent"', '"#other"'))
-    assert load_config(path, cache_dir=state).sources[0].channel == "#other"
+    assert load_config(path, REGISTRY, cache_dir=state).sources[0].channel == "#other"
 
 
 @pytest.mark.parametrize(
@@ -226,7 +230,7 @@ def test_a_damaged_or_foreign_cache_only_means_checking_again(tmp_path, damage):
     state.mkdir()
     path = tmp_path / "sources.yaml"
     path.write_text(GOOD)
-    load_config(path, cache_dir=state)
+    load_config(path, REGISTRY, cache_dir=state)
     cache = state / config_cache.FILE
     if damage is None:
         saved = json.loads(cache.read_text())
@@ -234,7 +238,7 @@ def test_a_damaged_or_foreign_cache_only_means_checking_again(tmp_path, damage):
         cache.write_text(json.dumps(saved))
     else:
         cache.write_text(damage)
-    assert load_config(path, cache_dir=state) == parse_config(GOOD, path)
+    assert load_config(path, REGISTRY, cache_dir=state) == parse_config(GOOD, path)
 
 
 def test_validate_always_checks_the_file_in_full(workspace):
@@ -243,5 +247,6 @@ def test_validate_always_checks_the_file_in_full(workspace):
         '    url: https://x.gov/\n    selector: "main >>> ["\n'
     )
     workspace.state.mkdir(exist_ok=True)
-    load_config(workspace.config, cache_dir=workspace.state)  # cached: selectors not parsed
+    # cached: selectors not parsed
+    load_config(workspace.config, REGISTRY, cache_dir=workspace.state)
     assert workspace.cli("validate").exit_code == 2

@@ -115,7 +115,7 @@ def test_a_changed_relevant_item_alerts_with_its_changes_in_its_thread():
     changed = doc("2025-1", RELEVANT.title, effective_on="2025-08-01")
     (alert,) = run(snap(changed), {"2025-1": stored(RELEVANT)}).alerts
     assert alert.event is AlertEvent.CHANGED
-    assert alert.changes == (FieldChange("effective_on", None, "2025-08-01"),)
+    assert alert.changes == (FieldChange("effective_on", None, "2025-08-01", "Effective", True),)
     assert alert.thread_key == "fr:2025-1"
 
 

@@ -10,10 +10,11 @@ import pytest
 
 from tests.conftest import fr_config, fr_document, load_json
 from tests.fakes import FakeFederalRegister
-from watcher.config import HttpSettings, parse_config
+from watcher.config import parse_config
 from watcher.errors import SourceError
 from watcher.http import Fetcher
 from watcher.models import SourceMemory
+from watcher.settings import HttpSettings
 from watcher.sources.federal_register import check as fr_check
 from watcher.sources.federal_register import (
     condition_params,
@@ -165,7 +166,7 @@ def test_query_asks_for_explicit_fields_newest_first_and_a_window(fr: FakeFedera
     assert "document_number" in request["fields[]"] and "title" in request["fields[]"]
     assert "page_views" not in request["fields[]"]
     assert request["conditions[publication_date][gte]"] == ["2025-03-05"]  # 3 days of overlap
-    assert {i.published for i in snap.items} == {f"2025-03-{d:02d}" for d in range(5, 11)}
+    assert {i.published_on for i in snap.items} == {f"2025-03-{d:02d}" for d in range(5, 11)}
     assert snap.cursor == {"newest_publication_date": "2025-03-10"}
     assert not snap.complete
 
@@ -176,7 +177,7 @@ def test_first_check_looks_back_from_the_newest_document_not_the_clock(fr):
     with Fetcher(HTTP) as fetcher:
         snap = fr_check(fetcher, source, SourceMemory())
     assert fr.requests[1]["conditions[publication_date][gte]"] == ["2025-03-03"]
-    assert sorted(i.published for i in snap.items)[0] == "2025-03-03"
+    assert sorted(i.published_on for i in snap.items)[0] == "2025-03-03"
     assert len(snap.items) == 8
     assert snap.cursor == {"newest_publication_date": "2025-03-10"}
 
@@ -329,9 +330,17 @@ def test_backfill_records_a_past_period_beyond_the_page_window_and_announces_not
             "    kind: federal_register\n    per_page: 5\n    max_pages: 2\n",
         )
     )
-    result = workspace.cli("backfill", "fr-trade", "--since", "2025-03-01", "--until", "2025-03-20")
+    past = workspace.cli("backfill", "fr-trade", "--since", "2025-03-01", "--until", "2025-03-10")
+    assert past.exit_code == 0, past.stderr
+    assert "back-filled 30 documents" in past.stderr
+    assert "has not had its first check: that check is its baseline" in past.stderr
+    assert (
+        json.loads(workspace.cli("status", "--json").stdout)["sources"][0]["baseline_done"] is False
+    )
+    result = workspace.cli("backfill", "fr-trade", "--since", "2025-03-01")  # up to now
     assert result.exit_code == 0, result.stderr
     assert "back-filled 60 documents" in result.stderr and "none announced" in result.stderr
+    assert "first check" not in result.stderr
     status = json.loads(workspace.cli("status", "--json").stdout)
     assert status["sources"][0]["items"] == 60
     assert status["alerts"] == {"pending": 0, "sent": 0, "failed": 0}
@@ -340,3 +349,8 @@ def test_backfill_records_a_past_period_beyond_the_page_window_and_announces_not
     assert "Adjusting Imports of Tin" in run.stdout
     assert "Now watching" not in run.stdout, "the back-fill was the baseline"
     assert workspace.cli("backfill", "nope", "--since", "2025-01-01").exit_code == 2
+    backwards = workspace.cli(
+        "backfill", "fr-trade", "--since", "2025-03-10", "--until", "2025-03-01"
+    )
+    assert backwards.exit_code == 2
+    assert "--since 2025-03-10 is after --until 2025-03-01" in backwards.stderr

@@ -12,7 +12,6 @@ import pytest
 from werkzeug import Response
 
 from watcher import HOMEPAGE
-from watcher.config import HttpSettings
 from watcher.errors import FetchError
 from watcher.http import (
     Expect,
@@ -22,6 +21,7 @@ from watcher.http import (
     _Retryable,
     parse_retry_after,
 )
+from watcher.settings import HttpSettings
 
 SETTINGS = HttpSettings(per_host_interval=0, attempts=3, timeout=5, max_bytes=10_000)
 
@@ -40,9 +40,10 @@ def test_transient_statuses_are_retried_then_succeed(server, status):
     server.expect_ordered_request("/x").respond_with_data("busy", status=status)
     server.expect_ordered_request("/x").respond_with_json({"ok": True})
     with Fetcher(SETTINGS) as fetcher:
-        fetched = fetcher.get(server.url_for("/x"), expect=Expect.JSON)
+        check = fetcher.for_check()
+        fetched = check.get(server.url_for("/x"), expect=Expect.JSON)
     assert json.loads(fetched.content) == {"ok": True}
-    assert fetcher.requests == 2
+    assert check.requests == 2
 
 
 def test_giving_up_says_why_in_one_line(server):
@@ -168,8 +169,9 @@ def test_conditional_requests_send_validators_and_understand_304(server):
 
 def test_a_refused_connection_is_retried_then_reported(unused_port):
     with Fetcher(SETTINGS) as fetcher, pytest.raises(FetchError, match="ConnectError"):
-        fetcher.get(f"http://127.0.0.1:{unused_port}/x", expect=Expect.JSON)
-    assert fetcher.requests == 0
+        check = fetcher.for_check()
+        check.get(f"http://127.0.0.1:{unused_port}/x", expect=Expect.JSON)
+    assert check.requests == 0
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def test_the_real_usgs_feed_with_its_traps():
         "https://www.usgs.gov/observatories/yvo/news/"
         "can-a-geological-thermometer-help-forecast-hydrothermal-explosions"
     )  # &amp;amp; repaired, utm_* gone
-    assert item.published == "2026-05-04T04:30:00Z"  # EDT to UTC
+    assert item.published_on == "2026-05-04T04:30:00Z"  # EDT to UTC
     assert item.summary.startswith("Hydrothermal explosions are notoriously hard to predict.")
     assert "<p>" not in item.summary
 
@@ -78,7 +78,7 @@ def test_white_house_feed_entries():
     ]
     first = items[0]
     assert first.title.startswith("Adjusting Imports of Processed Critical Minerals")
-    assert first.published == "2026-01-14T21:13:17Z"
+    assert first.published_on == "2026-01-14T21:13:17Z"
     assert "section 232 of the Trade Expansion Act" in first.summary
     assert first.record["categories"] == ["Proclamations"]
 
@@ -86,7 +86,7 @@ def test_white_house_feed_entries():
 def test_csms_links_lose_their_tracking_parameters():
     items = parse_feed("cbp_csms_bulletins.rss")
     assert items[0].url == "https://content.govdelivery.com/accounts/USDHSCBP/bulletins/4a1b2c3"
-    assert items[0].published == "2026-01-16T21:04:22Z"
+    assert items[0].published_on == "2026-01-16T21:04:22Z"
 
 
 def test_atom_feeds_and_entries_without_guid():
@@ -102,7 +102,7 @@ def test_atom_feeds_and_entries_without_guid():
     entry.pop("id", None)
     item = normalise_entry(entry, "https://x.gov/", 100)
     assert item.key == "https://x.gov/a?id=3"
-    assert item.published == "2026-01-02T08:00:00Z"
+    assert item.published_on == "2026-01-02T08:00:00Z"
 
 
 def test_feed_keys_fall_back_to_a_hash_of_title_and_link():

@@ -20,6 +20,7 @@ from watcher.match import (
     normalise_type,
 )
 from watcher.models import Item
+from watcher.sources import REGISTRY
 from watcher.sources.federal_register import normalise_document
 
 
@@ -116,7 +117,7 @@ def test_the_verdict_names_the_phrases_that_matched():
 
 # --- the default configuration against what the Federal Register publishes ----------------
 
-DEFAULT_RULES = load_config(ROOT / "sources.yaml").source("federal-register").rules
+DEFAULT_RULES = load_config(ROOT / "sources.yaml", REGISTRY).source("federal-register").rules
 
 
 def corpus() -> list[dict[str, str]]:

@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import DATA, ROOT, load_json
 from watcher.enrich import with_facts
-from watcher.models import Alert, AlertEvent, FieldChange
+from watcher.models import Alert, AlertEvent, Entry, FieldChange, ListChange
 from watcher.render import render_baselines, render_digest, render_slack
+from watcher.sources import public_inspection
 from watcher.sources.federal_register import normalise_document
 
 SAMPLES = ROOT / "docs" / "messages"
@@ -30,7 +31,7 @@ def _fr(doc: dict, event: AlertEvent, **extra) -> Alert:
         "title": item.title,
         "item_key": item.key,
         "url": item.url,
-        "record": item.record,
+        "item": item,
         "label": "Federal Register",
         "matched": ("adjusting imports",),
     }
@@ -75,23 +76,27 @@ def samples() -> dict[str, object]:
         comment_url="https://www.regulations.gov/commenton/BIS-2025-0025-0001",
         publication_date="2025-04-25",
     )
-    filed = Alert(
-        source="federal-register-public-inspection",
-        source_kind="federal_register_public_inspection",
-        event=AlertEvent.FILED,
-        channel="#trade-alerts",
-        title="Adjusting Imports of Processed Critical "
-        "Minerals and Their Derivative Products Into The United States",
-        item_key="2026-01045",
-        url="https://public-inspection.federalregister.gov/2026-01045.pdf",
-        record={
+    filing = public_inspection.item_of(
+        {
             "document_number": "2026-01045",
+            "title": "Adjusting Imports of Processed Critical "
+            "Minerals and Their Derivative Products Into The United States",
             "type": "Presidential Document",
             "filing_type": "special",
             "publication_date": "2026-01-20",
             "agencies": ["Executive Office of the President"],
             "pdf_url": "https://public-inspection.federalregister.gov/2026-01045.pdf",
-        },
+        }
+    )
+    filed = Alert(
+        source="federal-register-public-inspection",
+        source_kind="federal_register_public_inspection",
+        event=AlertEvent.FILED,
+        channel="#trade-alerts",
+        title=filing.title,
+        item_key=filing.key,
+        url=filing.url,
+        item=filing,
         matched=("critical mineral*",),
         label="Federal Register public inspection",
     )
@@ -104,9 +109,9 @@ def samples() -> dict[str, object]:
         label="USGS critical minerals list",
         url="https://www.usgs.gov/programs/mineral-resources-program/science/"
         "about-2025-list-critical-minerals",
-        record={
-            "added": [
-                {"text": m.capitalize(), "url": None}
+        listing=ListChange(
+            added=tuple(
+                Entry(m.capitalize())
                 for m in (
                     "boron",
                     "copper",
@@ -119,17 +124,17 @@ def samples() -> dict[str, object]:
                     "silver",
                     "uranium",
                 )
-            ],
-            "removed": [],
-            "changed": [],
-        },
+            )
+        ),
     )
     changed = _fr(
         bis,
         AlertEvent.CHANGED,
         changes=(
-            FieldChange("comments_close_on", "2025-05-16", "2025-05-30"),
-            FieldChange("docket_ids", ["BIS-2025-0025"], ["BIS-2025-0025", "BIS-2025-0026"]),
+            FieldChange("comments_close_on", "2025-05-16", "2025-05-30", "Comments close", True),
+            FieldChange(
+                "docket_ids", ["BIS-2025-0025"], ["BIS-2025-0025", "BIS-2025-0026"], "Dockets"
+            ),
         ),
     )
     reminder = _fr(bis, AlertEvent.REMINDER, note="Comments close tomorrow, May 16, 2025")

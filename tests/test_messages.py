@@ -11,8 +11,9 @@ import pytest
 from tests.conftest import DATA, Workspace, fr_config, fr_document, load_json, notice
 from tests.fakes import FakeFederalRegister, FakeSlack
 from tests.slack_limits import live_markup, violations
-from watcher.models import Alert, AlertEvent, FieldChange
-from watcher.render import render_digest, render_slack, render_text
+from watcher.models import Alert, AlertEvent, Entry, FieldChange, Item, Link, ListChange
+from watcher.plaintext import render_text
+from watcher.render import render_digest, render_slack
 from watcher.sources.federal_register import normalise_document
 
 
@@ -26,7 +27,7 @@ def alert_for(doc: dict, event: AlertEvent = AlertEvent.NEW, **extra) -> Alert:
         "title": item.title,
         "item_key": item.key,
         "url": item.url,
-        "record": item.record,
+        "item": item,
         "matched": ("adjusting imports",),
         "label": "Federal Register",
     }
@@ -99,7 +100,7 @@ def test_instrument_names_in_headers():
         channel="#t",
         title="USGS list",
         label="USGS critical minerals list",
-        record={"added": [{"text": "Boron", "url": None}], "removed": []},
+        listing=ListChange(added=(Entry("Boron"),)),
     )
     assert render_slack(listing).blocks[0]["text"]["text"] == (
         "USGS critical minerals list update · changed"
@@ -182,7 +183,12 @@ def test_a_hostile_link_in_a_feed_cannot_be_live():
         channel="#t",
         title="x",
         url="javascript:alert(1)",
-        record={"link": "javascript:alert(1)"},
+        item=Item(
+            key="x",
+            title="x",
+            fingerprint="0",
+            links=(Link("Read it", "javascript:alert(1)"),),
+        ),
     )
     assert not live_markup(payload(render_slack(alert)))
     alert = Alert(
@@ -192,7 +198,6 @@ def test_a_hostile_link_in_a_feed_cannot_be_live():
         channel="#t",
         title="x",
         url="https://ok.gov/a|<!channel>",
-        record={},
     )
     assert live_markup(payload(render_slack(alert))) == ["<https://ok.gov/a%7C%3C!channel%3E|x>"]
 

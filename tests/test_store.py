@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import fr_config
+from watcher.db import DB_NAME, MIGRATIONS
 from watcher.decide import Decision, ItemWrite
 from watcher.errors import StateError
 from watcher.models import Alert, AlertEvent, Item, Snapshot
 from watcher.schema import migrations
-from watcher.store import DB_NAME, MIGRATIONS, Store
+from watcher.store import Store
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 ITEM = Item(
@@ -61,7 +62,7 @@ def test_a_check_and_its_alerts_are_written_together(tmp_path):
     )
     assert len(ids) == 1
     assert store.load_items("fr")["2026-01045"].relevant
-    assert [e.alert for e in store.pending()] == [ALERT]
+    assert [e.alert for e in store.outbox.pending()] == [ALERT]
     assert store.memory("fr").cursor == {"newest_publication_date": "2026-01-20"}
     assert store.memory("fr").baseline_done
 
@@ -81,8 +82,8 @@ def test_a_failure_inside_the_transaction_leaves_nothing_behind(tmp_path):
             run_id=None,
         )
     assert store.load_items("fr") == {}
-    assert store.pending() == []
-    assert store.source_row("fr") is None
+    assert store.outbox.pending() == []
+    assert store.all_sources().get("fr") is None
 
 
 def test_sent_alerts_keep_their_slack_ts_for_threads(tmp_path):
@@ -95,10 +96,10 @@ def test_sent_alerts_keep_their_slack_ts_for_threads(tmp_path):
         now=NOW,
         run_id=None,
     )
-    store.mark_sent(alert_id, now=NOW, slack_channel="C1", ts="1.000100", thread_ts=None)
-    assert store.pending() == []
-    assert store.thread_root(f"fr:{ITEM.key}", "#trade") == ("C1", "1.000100")
-    assert store.thread_root(f"fr:{ITEM.key}", "#elsewhere") is None
+    store.outbox.mark_sent(alert_id, now=NOW, slack_channel="C1", ts="1.000100", thread_ts=None)
+    assert store.outbox.pending() == []
+    assert store.outbox.thread_root(f"fr:{ITEM.key}", "#trade") == ("C1", "1.000100")
+    assert store.outbox.thread_root(f"fr:{ITEM.key}", "#elsewhere") is None
 
 
 def test_failures_count_up_and_success_resets(tmp_path):
@@ -113,7 +114,7 @@ def test_failures_count_up_and_success_resets(tmp_path):
         now=NOW,
         run_id=None,
     )
-    row = store.source_row("fr")
+    row = store.all_sources().get("fr")
     assert row is not None and row["consecutive_failures"] == 0 and row["last_error"] is None
 
 
@@ -126,7 +127,7 @@ def test_a_damaged_database_is_refused_not_silently_replaced(tmp_path):
 
 def test_readonly_opening_creates_nothing(tmp_path):
     store = Store.open_readonly(tmp_path / "absent")
-    assert store.pending() == []
+    assert store.outbox.pending() == []
     store.close()
     assert not (tmp_path / "absent").exists()
 

@@ -31,13 +31,14 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.config import HealthSettings, HttpSettings, ScheduleSettings, SlackSettings
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
 from watcher.match import compile_phrases
 from watcher.models import AlertEvent
 from watcher.routing import slack_mention
 from watcher.schedule import check_cron
+from watcher.settings import HealthSettings, HttpSettings, ScheduleSettings, SlackSettings
+from watcher.sources import Registry
 
 # ---------------------------------------------------------------------------------------------
 # The models that check the YAML
@@ -179,6 +180,8 @@ class SlackModel(_Strict):
     workspace_url: str | None = None
     ops_channel: str | None = Field(default=None, min_length=1)
     timeout: int = Field(default=SlackSettings.timeout, ge=1, le=300)
+    retries: int = Field(default=SlackSettings.retries, ge=0, le=10)
+    retry_wait: float = Field(default=SlackSettings.retry_wait, ge=0, le=60)
 
     @field_validator("reminders")
     @classmethod
@@ -201,6 +204,7 @@ class HttpModel(_Strict):
     max_bytes: int = Field(default=HttpSettings.max_bytes, ge=1024)
     attempts: int = Field(default=HttpSettings.attempts, ge=1, le=10)
     retry_budget: float = Field(default=HttpSettings.retry_budget, gt=0)
+    retry_wait: float = Field(default=HttpSettings.retry_wait, ge=0, le=60)
     max_redirects: int = Field(default=HttpSettings.max_redirects, ge=0, le=20)
     concurrency: int = Field(default=HttpSettings.concurrency, ge=1, le=256)
     per_host: int = Field(default=HttpSettings.per_host, ge=1, le=64)
@@ -246,7 +250,7 @@ class TopModel(_Strict):
 # Validating
 
 
-def validate(text: str, path: Path, *, deep: bool = False) -> dict[str, Any]:
+def validate(text: str, path: Path, registry: Registry, *, deep: bool = False) -> dict[str, Any]:
     """Check configuration text; return its spec, or raise ConfigError listing every problem.
 
     `path` is only named in messages. `deep` also runs the checks too slow for every run
@@ -282,7 +286,9 @@ def validate(text: str, path: Path, *, deep: bool = False) -> dict[str, Any]:
             if not isinstance(raw, dict):
                 problems.append(Problem(locate(prefix), "expected a mapping describing a source"))
                 continue
-            source, source_problems = _source_spec(raw, prefix, default_channel, locate, deep)
+            source, source_problems = _source_spec(
+                raw, prefix, default_channel, locate, registry, deep
+            )
             problems += source_problems
             name = raw.get("name")
             if isinstance(name, str):
@@ -319,12 +325,11 @@ def _source_spec(
     prefix: tuple[Any, ...],
     default_channel: str,
     locate: _Locator,
+    registry: Registry,
     deep: bool,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """One source's spec: the common keys, then the kind's `options` (a frozen dataclass's
     fields)."""
-    from watcher.sources import REGISTRY  # here, not at import: the registry imports config types
-
     problems: list[Problem] = []
     common_keys = set(SourceModel.model_fields)
     try:
@@ -335,13 +340,13 @@ def _source_spec(
 
     kind_name = raw.get("kind")
     extra = {k: v for k, v in raw.items() if k not in common_keys}
-    kind = REGISTRY.get(kind_name) if isinstance(kind_name, str) else None
+    kind = registry.get(kind_name) if isinstance(kind_name, str) else None
     options = None
     if isinstance(kind_name, str) and kind is None:
         problems.append(
             Problem(
                 locate((*prefix, "kind")),
-                f"unknown kind {kind_name!r}; known kinds: {', '.join(sorted(REGISTRY))}",
+                f"unknown kind {kind_name!r}; known kinds: {', '.join(sorted(registry))}",
             )
         )
     elif kind is not None:

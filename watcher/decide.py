@@ -22,9 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from watcher.config import SourceConfig
 from watcher.diff import diff_snapshot
 from watcher.match import Relevance, judge
 from watcher.models import (
@@ -32,11 +30,14 @@ from watcher.models import (
     AlertEvent,
     Change,
     ChangeKind,
+    Entry,
     FieldChange,
     Item,
+    ListChange,
     Snapshot,
     StoredItem,
 )
+from watcher.settings import SourceConfig
 from watcher.sources.base import Role, SourceKind
 
 HISTORY = 5  # earlier fingerprints remembered per item, to recognise a change back
@@ -50,16 +51,17 @@ class Related:
     role: Role | None
     relevant: bool
     present: bool
-    record: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class Context:
-    """Facts from outside this source that decisions need, gathered by the runner."""
+class Family:
+    """What the other sources of this source's family know, gathered by the runner."""
 
     related: Mapping[str, tuple[Related, ...]] = field(default_factory=dict)
-    family_newest: str | None = None  # newest publication date a published-FR sibling has seen
-    today: str | None = None  # ISO date, for a family with no published sibling
+    # How far the family's published sources have read (an ISO date): a filing scheduled
+    # before it that never appeared there was withdrawn.
+    progress: str | None = None
+    today: str | None = None  # ISO date, for a family with no published source
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,6 @@ class Decision:
     held: int = 0  # changes recorded but not announced because the item flaps
 
 
-def thread_key(kind: SourceKind, source: str, key: str) -> str:
-    """The Slack thread an item's story lives in; shared by the sources of a family."""
-    return f"fr:{key}" if kind.family == "federal_register" else f"{source}:{key}"
-
-
 def decide(
     source: SourceConfig,
     kind: SourceKind,
@@ -98,10 +95,10 @@ def decide(
     previous: Mapping[str, StoredItem],
     *,
     baseline: bool,
-    context: Context | None = None,
+    family: Family | None = None,
 ) -> Decision:
     """Judge, diff and turn the changes of one check into writes and alerts."""
-    return _Decider(source, kind, previous, context or Context()).run(snapshot, baseline)
+    return _Decider(source, kind, previous, family or Family()).run(snapshot, baseline)
 
 
 class _Decider:
@@ -110,12 +107,12 @@ class _Decider:
         source: SourceConfig,
         kind: SourceKind,
         previous: Mapping[str, StoredItem],
-        context: Context,
+        family: Family,
     ):
         self.source = source
         self.kind = kind
         self.previous = previous
-        self.context = context
+        self.family = family
         self.listing = False
 
     # -- the whole check ------------------------------------------------------------------
@@ -123,7 +120,14 @@ class _Decider:
     def run(self, snapshot: Snapshot, baseline: bool) -> Decision:
         self.listing = snapshot.listing
         verdicts = {item.key: self._verdict(item) for item in snapshot.items}
-        changes = diff_snapshot(snapshot, self.previous, self.kind.volatile)
+        changes = diff_snapshot(
+            snapshot,
+            self.previous,
+            self.kind.volatile,
+            self.kind.labels,
+            self.kind.date_fields,
+            self.kind.line_fields,
+        )
         by_key = {c.key: c for c in changes}
         alerts: list[Alert] = []
         removed: list[str] = []
@@ -184,13 +188,13 @@ class _Decider:
         target = self.previous.get(item.corrects) if item.corrects else None
         if target is not None and target.relevant:
             return Relevance(True, (f"corrects {target.key}",))
-        for other in self.context.related.get(item.key, ()):
+        for other in self.family.related.get(item.key, ()):
             if other.relevant:
                 return Relevance(True, (f"announced by {other.source}",))
         return verdict
 
     def _related(self, key: str, role: Role) -> Related | None:
-        for other in self.context.related.get(key, ()):
+        for other in self.family.related.get(key, ()):
             if other.role is role:
                 return other
         return None
@@ -237,7 +241,7 @@ class _Decider:
                 item,
                 verdict,
                 note=f"corrects {item.corrects}{original}",
-                thread=thread_key(self.kind, self.source.name, item.corrects),
+                thread=self.kind.thread_key(self.source.name, item.corrects),
             )
         return self._alert(AlertEvent.NEW, item, verdict)
 
@@ -253,12 +257,12 @@ class _Decider:
             return True, None
         if self._related(before.key, Role.PUBLISHED) is not None:
             return True, None  # published: the published document carries the story on
-        scheduled = str(before.record.get("publication_date") or "")
-        newest = self.context.family_newest
+        scheduled = (self._restored(before).published_on or "")[:10]
+        newest = self.family.progress
         if newest is not None:
             withdrawn = bool(scheduled) and newest > scheduled
         else:
-            withdrawn = bool(scheduled) and (self.context.today or "") > scheduled
+            withdrawn = bool(scheduled) and (self.family.today or "") > scheduled
         if not withdrawn:
             return False, None  # not published yet, not overdue: look again next check
         return True, self._stored_alert(
@@ -301,27 +305,20 @@ class _Decider:
         thread: str | None = None,
     ) -> Alert:
         return self._about(
-            event,
-            item.key,
-            item.title,
-            item.url,
-            item.record,
-            note=note,
-            changes=changes,
-            matched=verdict.matched,
-            thread=thread,
+            event, item, note=note, changes=changes, matched=verdict.matched, thread=thread
         )
 
+    def _restored(self, before: StoredItem) -> Item:
+        """A stored item as its kind makes it (for what the state has only as a record)."""
+        return self.kind.restore(self.source, before.key, before.record)
+
     def _stored_alert(self, event: AlertEvent, before: StoredItem, note: str = "") -> Alert:
-        return self._about(event, before.key, before.title, before.url, before.record, note=note)
+        return self._about(event, self._restored(before), note=note)
 
     def _about(
         self,
         event: AlertEvent,
-        key: str,
-        title: str,
-        url: str | None,
-        record: Mapping[str, Any],
+        item: Item,
         *,
         note: str = "",
         changes: tuple[FieldChange, ...] = (),
@@ -333,36 +330,32 @@ class _Decider:
             source_kind=self.source.kind,
             event=event,
             channel=self.source.channel,
-            title=title,
-            item_key=key,
-            url=url,
-            record=record,
+            title=item.title,
+            url=item.url,
+            item_key=item.key,
+            item=item,
             changes=changes,
             matched=matched,
             note=note,
-            thread_key=thread or thread_key(self.kind, self.source.name, key),
+            thread_key=thread or self.kind.thread_key(self.source.name, item.key),
             label=self.source.label,
         )
 
     def _list_alert(self, changes: list[tuple[Change, Relevance | None]]) -> Alert:
-        added: list[dict[str, Any]] = []
-        removed: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
+        added: list[Entry] = []
+        removed: list[Entry] = []
+        changed: list[Entry] = []
         matched: list[str] = []
         for change, verdict in changes:
             if verdict is not None:
                 matched += [m for m in verdict.matched if m not in matched]
             if change.kind is ChangeKind.NEW and change.item is not None:
-                added.append({"text": change.item.title, "url": change.item.url})
+                added.append(Entry(change.item.title, change.item.url))
             elif change.kind is ChangeKind.REMOVED and change.previous is not None:
-                removed.append({"text": change.previous.title, "url": change.previous.url})
+                removed.append(Entry(change.previous.title, change.previous.url))
             elif change.item is not None and change.previous is not None:
                 changed.append(
-                    {
-                        "before": change.previous.title,
-                        "text": change.item.title,
-                        "url": change.item.url,
-                    }
+                    Entry(change.item.title, change.item.url, before=change.previous.title)
                 )
         return Alert(
             source=self.source.name,
@@ -371,7 +364,7 @@ class _Decider:
             channel=self.source.channel,
             title=self.source.label or self.source.name,
             url=self.source.url,
-            record={"added": added, "removed": removed, "changed": changed},
+            listing=ListChange(tuple(added), tuple(removed), tuple(changed)),
             matched=tuple(matched),
             thread_key=f"{self.source.name}:list",
             label=self.source.label,

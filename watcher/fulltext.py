@@ -6,10 +6,11 @@ same run: a slow or unreachable text server must not hold up alerts that are rea
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlsplit
 
 from watcher.errors import FetchError
-from watcher.http import Expect, Fetcher
+from watcher.http import CheckFetcher, Expect
 from watcher.text import INVISIBLE
 
 MAX_DOCUMENTS = 50  # full texts fetched per run, at most
@@ -17,24 +18,26 @@ MAX_CHARS = 400_000  # of a text kept for reading facts
 
 
 class TextFetcher:
-    """Fetches full texts for one run, remembering which hosts failed."""
+    """Fetches full texts for one run (from any worker), remembering which hosts failed."""
 
-    def __init__(self, fetcher: Fetcher, budget: int = MAX_DOCUMENTS):
-        self.fetcher = fetcher
+    def __init__(self, budget: int = MAX_DOCUMENTS):
         self.budget = budget
         self.failed_hosts: set[str] = set()
-        self.failures = 0
+        self._lock = threading.Lock()
 
-    def text(self, url: str) -> str | None:
+    def text(self, url: str, fetcher: CheckFetcher) -> str | None:
+        """The text at `url`, fetched through the check it is for; None when it cannot be
+        had (the alert goes out without its facts rather than wait)."""
         host = urlsplit(url).netloc
-        if not host or host in self.failed_hosts or self.budget <= 0:
-            return None
-        self.budget -= 1
+        with self._lock:
+            if not host or host in self.failed_hosts or self.budget <= 0:
+                return None
+            self.budget -= 1
         try:
-            fetched = self.fetcher.get(url, expect=Expect.TEXT, attempts=1)
+            fetched = fetcher.get(url, expect=Expect.TEXT, attempts=1)
         except FetchError:
-            self.failed_hosts.add(host)
-            self.failures += 1
+            with self._lock:
+                self.failed_hosts.add(host)
             return None
         return document_text(fetched.content, fetched.content_type)[:MAX_CHARS]
 

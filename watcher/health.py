@@ -8,8 +8,10 @@ sent on the next run and a notice already sent is not sent again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from watcher.durations import format_duration
 from watcher.models import Alert, AlertEvent
@@ -104,3 +106,68 @@ def _notice(health: SourceHealth, channel: str, title: str, note: str) -> Alert:
         title=title,
         note=note,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Whether watcher as a whole is healthy: `watcher status --health`, a container HEALTHCHECK
+
+
+# Runs that happen on a schedule: a manual `check` (from the command line or Slack) says
+# nothing about whether cron still starts watcher.
+SCHEDULED_COMMANDS = ("run", "schedule")
+
+
+class SourceState(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def consecutive_failures(self) -> int: ...
+    @property
+    def last_error(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    problems: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def default_max_age(
+    intervals: Sequence[timedelta], fallback: timedelta = timedelta(minutes=15)
+) -> timedelta:
+    """How old the last scheduled run may be: three times the shortest schedule of an enabled
+    source, and at least an hour."""
+    return max(timedelta(hours=1), 3 * min(intervals, default=fallback))
+
+
+def judge_watcher(
+    sources: Sequence[SourceState],
+    last_scheduled_finish: datetime | None,
+    *,
+    now: datetime,
+    max_age: timedelta,
+    failures_before_notice: int,
+    stuck: str | None = None,
+) -> Verdict:
+    """Unhealthy when no scheduled run finished within `max_age`, a run is stuck past its
+    deadline, or a source has failed `failures_before_notice` checks in a row."""
+    problems = []
+    if stuck:
+        problems.append(stuck)
+    if last_scheduled_finish is None:
+        problems.append("no scheduled run (`watcher run` or `watcher schedule`) has finished yet")
+    elif now - last_scheduled_finish > max_age:
+        problems.append(
+            f"the last scheduled run finished {last_scheduled_finish:%Y-%m-%d %H:%M}Z, more "
+            f"than {format_duration(max_age)} ago"
+        )
+    for source in sources:
+        if source.consecutive_failures >= failures_before_notice:
+            problems.append(
+                f"{source.name} has failed {source.consecutive_failures} checks in a row: "
+                f"{source.last_error}"
+            )
+    return Verdict(tuple(problems))

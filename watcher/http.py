@@ -18,8 +18,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from watcher.config import HttpSettings
 from watcher.errors import FetchError
+from watcher.settings import HttpSettings
 
 if TYPE_CHECKING:
     import ssl
@@ -146,8 +146,23 @@ class _HostGate:
             yield
 
 
+class Tally:
+    """Requests made and bytes received, for one check's report."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.bytes_received = 0
+
+    def add(self, *, requests: int = 0, bytes_received: int = 0) -> None:
+        with self._lock:
+            self.requests += requests
+            self.bytes_received += bytes_received
+
+
 class Fetcher:
-    """The one HTTP client of a run. Thread-safe; counts requests and bytes for reports."""
+    """The HTTP machinery of a run: a connection pool per host and the politeness gate.
+    Thread-safe; each check fetches through its own `CheckFetcher`, which counts for it."""
 
     def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None):
         self.settings = settings
@@ -159,9 +174,10 @@ class Fetcher:
         self._clients_lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
         self._gate = _HostGate(settings.concurrency, settings.per_host, settings.per_host_interval)
-        self._count_lock = threading.Lock()
-        self.requests = 0
-        self.bytes_received = 0
+
+    def for_check(self) -> CheckFetcher:
+        """A view of this fetcher for one source's check, counting that check's requests."""
+        return CheckFetcher(self)
 
     def _client(self, origin: str) -> httpx.Client:
         with self._clients_lock:
@@ -217,15 +233,18 @@ class Fetcher:
         validators: Validators | None = None,
         attempts: int | None = None,
         min_interval: float = 0.0,
+        tally: Tally | None = None,
     ) -> Fetched:
         """GET a URL, retrying what is worth retrying; raise FetchError otherwise."""
         import httpx
+
+        tally = tally or Tally()
 
         shown = _shorten(url)
         attempts = attempts or self.settings.attempts
         try:
             try:
-                return self._get_once(url, expect, params, validators, min_interval)
+                return self._get_once(url, expect, params, validators, min_interval, tally)
             except Exception as exc:
                 if attempts <= 1 or not _retry_hook(exc):
                     raise
@@ -239,15 +258,15 @@ class Fetcher:
                 on=_retry_hook,
                 attempts=attempts,
                 timeout=self.settings.retry_budget,
-                wait_initial=0.5,
-                wait_max=30.0,
+                wait_initial=self.settings.retry_wait,
+                wait_max=max(self.settings.retry_wait, 30.0),
                 wait_jitter=1.0,
             ):
                 with attempt:
                     if failure is not None:
                         earlier, failure = failure, None
                         raise earlier
-                    return self._get_once(url, expect, params, validators, min_interval)
+                    return self._get_once(url, expect, params, validators, min_interval, tally)
         except _Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
         except httpx.TooManyRedirects:
@@ -266,7 +285,8 @@ class Fetcher:
         expect: Expect,
         params: Any,
         validators: Validators | None,
-        min_interval: float = 0.0,
+        min_interval: float,
+        tally: Tally,
     ) -> Fetched:
         headers = {"Accept": _ACCEPT[expect]}
         if validators:
@@ -279,12 +299,12 @@ class Fetcher:
                 "GET", url, params=params, headers=headers
             ) as response,
         ):
-            self._count(requests=1)
+            tally.add(requests=1)
             final_url = str(response.url)
             if response.status_code != 200:
                 # Read what little there is, so the connection goes back to the pool for the
                 # next request to this host instead of being closed.
-                self._read_capped(response, final_url, quiet=True)
+                self._read_capped(response, final_url, tally, quiet=True)
             if response.status_code == 304 and validators:
                 return Fetched(final_url, 304, b"", "", validators)
             if response.status_code in RETRYABLE_STATUS:
@@ -296,7 +316,7 @@ class Fetcher:
                 raise FetchError(f"GET {_shorten(final_url)}: {_status_text(response)}")
             if response.status_code != 200:
                 raise FetchError(f"GET {_shorten(final_url)}: unexpected {_status_text(response)}")
-            content = self._read_capped(response, final_url)
+            content = self._read_capped(response, final_url, tally)
         content_type = response.headers.get("Content-Type", "")
         check_content(content, content_type, expect, final_url)
         return Fetched(
@@ -310,7 +330,9 @@ class Fetcher:
             ),
         )
 
-    def _read_capped(self, response: httpx.Response, url: str, quiet: bool = False) -> bytes:
+    def _read_capped(
+        self, response: httpx.Response, url: str, tally: Tally, quiet: bool = False
+    ) -> bytes:
         if quiet:
             # an error page or a 304: a bounded read, and never an error of its own
             try:
@@ -329,7 +351,7 @@ class Fetcher:
         # iter_bytes decompresses, so the cap also stops a small gzip that inflates hugely
         for chunk in response.iter_bytes():
             size += len(chunk)
-            self._count(bytes_received=len(chunk))
+            tally.add(bytes_received=len(chunk))
             if size > cap:
                 raise FetchError(
                     f"GET {_shorten(url)}: response is over the {cap:,}-byte limit (http.max_bytes)"
@@ -337,10 +359,37 @@ class Fetcher:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _count(self, *, requests: int = 0, bytes_received: int = 0) -> None:
-        with self._count_lock:
-            self.requests += requests
-            self.bytes_received += bytes_received
+
+class CheckFetcher:
+    """One check's way to the network: the run's pools and politeness, its own tally."""
+
+    def __init__(self, fetcher: Fetcher):
+        self.fetcher = fetcher
+        self.tally = Tally()
+
+    @property
+    def requests(self) -> int:
+        return self.tally.requests
+
+    def get(
+        self,
+        url: str,
+        *,
+        expect: Expect,
+        params: Any = None,
+        validators: Validators | None = None,
+        attempts: int | None = None,
+        min_interval: float = 0.0,
+    ) -> Fetched:
+        return self.fetcher.get(
+            url,
+            expect=expect,
+            params=params,
+            validators=validators,
+            attempts=attempts,
+            min_interval=min_interval,
+            tally=self.tally,
+        )
 
 
 _ACCEPT = {

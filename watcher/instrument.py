@@ -2,13 +2,13 @@
 
 `instrument_name` is the header of a message ("Proclamation 11001", "Executive Order 14272",
 "BIS notice", "USGS critical minerals list update"); `instrument_type` is the plain category
-routing rules match on ("proclamation", "executive order", "notice", "list", ...).
+routing rules match on ("proclamation", "executive order", "notice", "list", ...). Both read
+the typed fields every kind fills (`Item.instrument`, `Item.number`, `Item.agencies`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from watcher.models import Alert, AlertEvent
 
@@ -39,7 +39,12 @@ DEPARTMENTS = frozenset(
         "energy department",
     }
 )
-DOC_TYPE_WORD = {"Proposed Rule": "proposed rule", "Rule": "rule", "Notice": "notice"}
+# Instruments an agency issues: the header names the agency ("BIS notice").
+AGENCY_INSTRUMENTS = frozenset({"notice", "rule", "proposed rule"})
+# Instruments the President issues.
+PRESIDENTIAL = frozenset(
+    {"proclamation", "executive order", "memorandum", "presidential document", "determination"}
+)
 
 
 def short_agency(name: str) -> str:
@@ -54,59 +59,34 @@ def issuing_agency(agencies: Sequence[str]) -> str | None:
     return specific[0] if specific else agencies[-1]
 
 
-def _presidential_subtype(record: Mapping[str, Any]) -> str | None:
-    subtype = record.get("subtype")
-    if subtype:
-        return str(subtype)
-    if record.get("proclamation_number"):
-        return "Proclamation"
-    if record.get("executive_order_number"):
-        return "Executive Order"
-    categories = [str(c).casefold() for c in record.get("categories") or []]
-    if "proclamations" in categories:
-        return "Proclamation"
-    if "executive orders" in categories:
-        return "Executive Order"
-    if any("memorand" in c for c in categories):
-        return "Memorandum"
-    return None
-
-
 def instrument_type(alert: Alert) -> str:
     """The category of instrument, lower case: what routing rules match on."""
-    record = alert.record
     if alert.event is AlertEvent.LIST_CHANGED:
         return "list"
     if alert.event is AlertEvent.BASELINE:
         return "baseline"
-    subtype = _presidential_subtype(record)
-    if record.get("type") == "Presidential Document" or (alert.source_kind == "feed" and subtype):
-        return (subtype or "presidential document").casefold()
-    if record.get("type"):
-        return str(record["type"]).casefold()
+    item = alert.item
+    if item is not None and item.instrument:
+        return item.instrument.casefold()
     return alert.source_kind
 
 
 def instrument_name(alert: Alert) -> str:
     """The instrument as a header names it."""
-    record = alert.record
     label = alert.label or alert.source
     if alert.event is AlertEvent.BASELINE:
         return alert.title
     if alert.event is AlertEvent.LIST_CHANGED:
         return f"{label} update"
-    if record.get("proclamation_number"):
-        return f"Proclamation {record['proclamation_number']}"
-    if record.get("executive_order_number"):
-        return f"Executive Order {record['executive_order_number']}"
-    doc_type = record.get("type")
-    subtype = _presidential_subtype(record)
-    if doc_type == "Presidential Document":
-        return subtype or "Presidential document"
-    if doc_type:
-        agency = issuing_agency(record.get("agencies") or [])
-        word = DOC_TYPE_WORD.get(str(doc_type), str(doc_type).lower())
-        return f"{short_agency(agency)} {word}" if agency else str(doc_type)
-    if alert.source_kind == "feed" and subtype:
-        return f"{subtype} ({label})"
-    return label
+    item = alert.item
+    if item is None or not item.instrument:
+        return label
+    if item.number:
+        return f"{item.instrument} {item.number}"
+    kind = item.instrument.casefold()
+    if kind in AGENCY_INSTRUMENTS:
+        agency = issuing_agency(item.agencies)
+        return f"{short_agency(agency)} {kind}" if agency else item.instrument
+    if kind in PRESIDENTIAL and item.doc_type is None:  # a White House post: say whose
+        return f"{item.instrument} ({label})"
+    return item.instrument

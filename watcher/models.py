@@ -1,38 +1,73 @@
 """The values that cross module boundaries: what a source found, what changed, what to say.
 
-All frozen. `record` mappings hold JSON-ready values (str, int, float, bool, None, lists, dicts)
-and are never mutated after construction.
+All frozen. An `Item` carries typed, source-neutral fields that every kind fills the same way
+(title, dates, instrument and number, what it corrects ...): the rest of the program reads
+those and nothing else. Its `record` is the kind's own normalised content, used only to tell
+what changed field by field; nobody outside the kind reads it by key.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link a message shows beside the title: "PDF", "Comment", "Docket", ..."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Item:
     """One thing a source publishes (a document, a feed entry, a list entry), normalised.
 
     `key` is stable for the life of the thing; `fingerprint` changes exactly when something a
-    reader cares about changes. The top-level text fields are what matching rules look at; the
-    `record` is the whole normalised content, shown in messages and diffed field by field.
+    reader cares about changes. Dates are ISO 8601 (a date, or a UTC datetime when the source
+    gives the time).
     """
 
     key: str
     title: str
-    record: Mapping[str, Any]
     fingerprint: str
+    record: Mapping[str, Any] = field(default_factory=dict)
     url: str | None = None
-    summary: str = ""
-    published: str | None = None  # ISO 8601 date or UTC datetime
-    doc_type: str | None = None  # e.g. "Presidential Document", "Notice"
-    subtype: str | None = None  # e.g. "Proclamation", "Executive Order"
+    summary: str = ""  # what rules read beside the title, and what a message quotes
+    body: str = ""  # other short text the source gives (an action or dates line), for facts
+    published_on: str | None = None  # published, or (on public inspection) to be published
+    signed_on: str | None = None
+    effective_on: str | None = None
+    comments_close_on: str | None = None
+    doc_type: str | None = None  # "Presidential Document", "Notice", ... (for `type:` rules)
+    subtype: str | None = None  # "Proclamation", "Executive Order", ...
     agencies: tuple[str, ...] = ()
+    instrument: str | None = None  # what a lawyer calls it: "Proclamation", "Notice", ...
+    number: str | None = None  # the instrument's number: "10962"
+    reference: str | None = None  # the identifier a reader quotes: a document or CSMS number
+    citation: str | None = None  # "90 FR 37727"
+    dockets: tuple[str, ...] = ()
     corrects: str | None = None  # key of the item this one corrects or republishes
+    updates: str | None = None  # key of an item of the same source this one updates
+    special: bool = False  # a public inspection special filing: outside the regular hours
+    text_url: str | None = None  # where the full text is, when worth reading for facts
+    links: tuple[Link, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Item:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("agencies", "dockets"):
+            values[name] = tuple(values.get(name) or ())
+        values["links"] = tuple(Link(**link) for link in values.get("links") or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -49,14 +84,13 @@ class Snapshot:
     validators: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     unchanged: bool = False  # the server answered 304 Not Modified: nothing to diff
     listing: bool = False  # entries of one list: announce a check's changes as one update
-    requests: int = 0
-    bytes_received: int = 0
     notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class StoredItem:
-    """An item as the state database remembers it."""
+    """An item as the state database remembers it: its key, fingerprint and record (the
+    source's kind turns the record back into an `Item`)."""
 
     key: str
     fingerprint: str
@@ -79,11 +113,18 @@ class ChangeKind(StrEnum):
 
 @dataclass(frozen=True)
 class FieldChange:
-    """One field of a record that differs between two checks."""
+    """One field of a record that differs between two checks, with the label a reader sees."""
 
     field: str
     before: Any
     after: Any
+    label: str = ""
+    is_date: bool = False
+    as_lines: bool = False  # a list of text lines (a page's), shown as "+ line" / "− line"
+
+    @property
+    def shown_label(self) -> str:
+        return self.label or self.field.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -95,6 +136,24 @@ class Change:
     item: Item | None  # None for REMOVED
     previous: StoredItem | None  # None for NEW
     fields: tuple[FieldChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a watched list, as a message shows it."""
+
+    text: str
+    url: str | None = None
+    before: str | None = None  # for an entry whose text changed under the same link
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """What one check of a list page added, removed and changed."""
+
+    added: tuple[Entry, ...] = ()
+    removed: tuple[Entry, ...] = ()
+    changed: tuple[Entry, ...] = ()
 
 
 class AlertEvent(StrEnum):
@@ -111,7 +170,7 @@ class AlertEvent(StrEnum):
     BASELINE = "baseline"  # the first check of a source: one line, no items
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Alert:
     """One message watcher owes a channel. Rendered only at delivery, from this data."""
 
@@ -120,10 +179,11 @@ class Alert:
     event: AlertEvent
     channel: str
     title: str
-    item_key: str | None = None
     url: str | None = None
-    record: Mapping[str, Any] = field(default_factory=dict)
+    item_key: str | None = None
+    item: Item | None = None  # what the alert is about (none for lists, baselines, notices)
     changes: tuple[FieldChange, ...] = ()
+    listing: ListChange | None = None
     matched: tuple[str, ...] = ()
     note: str = ""
     thread_key: str | None = None  # the story (Slack thread) this belongs to
@@ -132,40 +192,38 @@ class Alert:
     mention: str | None = None  # a Slack mention added by a routing rule
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "source": self.source,
-                "source_kind": self.source_kind,
-                "event": self.event.value,
-                "channel": self.channel,
-                "title": self.title,
-                "item_key": self.item_key,
-                "url": self.url,
-                "record": self.record,
-                "changes": [[c.field, c.before, c.after] for c in self.changes],
-                "matched": list(self.matched),
-                "note": self.note,
-                "thread_key": self.thread_key,
-                "label": self.label,
-                "facts": self.facts,
-                "mention": self.mention,
-            },
-            sort_keys=True,
-        )
+        data = asdict(self)
+        data["event"] = self.event.value
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Alert:
         data = json.loads(text)
+        listing = data.get("listing")
         return cls(
             source=data["source"],
             source_kind=data["source_kind"],
             event=AlertEvent(data["event"]),
             channel=data["channel"],
             title=data["title"],
-            item_key=data.get("item_key"),
             url=data.get("url"),
-            record=data.get("record") or {},
-            changes=tuple(FieldChange(f, b, a) for f, b, a in data.get("changes") or ()),
+            item_key=data.get("item_key"),
+            # An alert queued by watcher 0.1 has no typed item (only its source's record):
+            # it is still delivered, with what its title, link and note say.
+            item=Item.from_dict(data["item"]) if data.get("item") else None,
+            changes=tuple(
+                FieldChange(**c) for c in data.get("changes") or () if isinstance(c, dict)
+            ),
+            listing=(
+                ListChange(
+                    **{
+                        k: tuple(Entry(**e) for e in listing.get(k) or ())
+                        for k in ("added", "removed", "changed")
+                    }
+                )
+                if listing
+                else None
+            ),
             matched=tuple(data.get("matched") or ()),
             note=data.get("note") or "",
             thread_key=data.get("thread_key"),
@@ -173,6 +231,13 @@ class Alert:
             facts=data.get("facts") or {},
             mention=data.get("mention"),
         )
+
+
+def _listing(data: Mapping[str, Any]) -> ListChange:
+    entries = {
+        k: tuple(Entry(**e) for e in data.get(k) or ()) for k in ("added", "removed", "changed")
+    }
+    return ListChange(**entries)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
-from watcher import HOMEPAGE, __version__
+from watcher import USER_AGENT
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,6 @@ def ping(suffix: str) -> None:
 
     url = f"{base.rstrip('/')}/{suffix}"
     try:
-        httpx.get(url, timeout=5.0, headers={"User-Agent": f"watcher/{__version__} (+{HOMEPAGE})"})
+        httpx.get(url, timeout=5.0, headers={"User-Agent": USER_AGENT})
     except httpx.HTTPError as exc:
         log.warning("could not ping %s: %s", url.split("?")[0], type(exc).__name__)

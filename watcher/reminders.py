@@ -7,14 +7,20 @@ A document first seen when several offsets have already passed gets only the nea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from watcher.models import Alert, AlertEvent
+from watcher.models import Alert, AlertEvent, Item
 
-DEADLINES = {"comments_close_on": "Comments close", "effective_on": "Takes effect"}
+# The deadlines every item can carry, by the name the state keeps them under.
+ITEM_DEADLINES = {"comments_close_on": "Comments close", "effective_on": "Takes effect"}
+
+
+def item_deadlines(item: Item) -> dict[str, str]:
+    """field -> ISO date of the deadlines an item states."""
+    found = {"comments_close_on": item.comments_close_on, "effective_on": item.effective_on}
+    return {field: value[:10] for field, value in found.items() if value}
 
 
 @dataclass(frozen=True)
@@ -24,14 +30,15 @@ class Deadline:
     source: str
     source_kind: str
     channel: str
-    key: str
-    title: str
-    url: str | None
-    record: Mapping[str, Any]
+    item: Item
     field: str  # comments_close_on | effective_on
     due: date
     thread_key: str
     label: str | None = None
+
+    @property
+    def done_key(self) -> tuple[str, str, str, str]:
+        return (self.source, self.item.key, self.field, self.due.isoformat())
 
 
 @dataclass(frozen=True)
@@ -54,12 +61,7 @@ def due(
         if left < 0:
             continue
         passed = [o for o in offsets if left <= o]
-        pending = [
-            o
-            for o in passed
-            if (deadline.source, deadline.key, deadline.field, deadline.due.isoformat(), o)
-            not in done
-        ]
+        pending = [o for o in passed if (*deadline.done_key, o) not in done]
         if not pending:
             continue
         if min(passed) not in pending:
@@ -79,19 +81,20 @@ def _when(left: int, due_date: date) -> str:
 
 def reminder_alert(reminder: Reminder, today: date) -> Alert:
     deadline = reminder.deadline
+    item = deadline.item
     left = (deadline.due - today).days
-    note = f"{DEADLINES[deadline.field]} {_when(left, deadline.due)}"
-    if deadline.field == "comments_close_on" and deadline.record.get("comment_url"):
+    note = f"{ITEM_DEADLINES[deadline.field]} {_when(left, deadline.due)}"
+    if deadline.field == "comments_close_on" and any(x.label == "Comment" for x in item.links):
         note += " (comment page linked below)"
     return Alert(
         source=deadline.source,
         source_kind=deadline.source_kind,
         event=AlertEvent.REMINDER,
         channel=deadline.channel,
-        title=deadline.title,
-        item_key=deadline.key,
-        url=deadline.url,
-        record=deadline.record,
+        title=item.title,
+        url=item.url,
+        item_key=item.key,
+        item=item,
         note=note,
         thread_key=deadline.thread_key,
         label=deadline.label,

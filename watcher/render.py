@@ -1,10 +1,5 @@
-"""Turning alerts into words: Slack Block Kit with a plain-text fallback, and plain text for
-standard output. Pure functions; Slack's limits hold by construction.
-
-A message answers, in the order a reader scans: what instrument this is and what happened
-(the header), its title and where it stands (filed, published, withdrawn), who issued it and
-the dates that matter, the trade facts it states, what changed, the links, and why the team
-got it.
+"""Alerts as Slack Block Kit messages with a plain-text fallback. Pure functions; Slack's
+limits hold by construction. The words themselves come from `watcher.wording`.
 
 Every piece of source text is escaped for Slack mrkdwn (`&`, `<`, `>`), so nothing a feed or
 document says can mention @channel, a user, or forge a link. Only links watcher builds itself,
@@ -13,15 +8,23 @@ from http(s) URLs, and mentions from the configuration are live.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from watcher.facts import TradeFacts
-from watcher.instrument import instrument_name, issuing_agency
-from watcher.models import Alert, AlertEvent, FieldChange
+from watcher.models import Alert, AlertEvent
+from watcher.wording import (
+    change_lines,
+    citations,
+    clip,
+    details,
+    fact_lines,
+    header_text,
+    key_dates,
+    status_line,
+    why,
+)
 
 # Slack's documented limits.
 MAX_BLOCKS = 50
@@ -32,61 +35,7 @@ MAX_FIELDS = 10
 MAX_CONTEXT_ELEMENTS = 10
 MAX_FALLBACK_TEXT = 4000
 
-MAX_CHANGES_SHOWN = 8
-MAX_LIST_SHOWN = 25
-MAX_FACT_VALUES = 12
 MAX_ABSTRACT = 700
-
-EVENT_LABEL = {
-    AlertEvent.NEW: "new",
-    AlertEvent.CHANGED: "updated",
-    AlertEvent.REMOVED: "removed",
-    AlertEvent.CORRECTION: "correction",
-    AlertEvent.FILED: "on public inspection",
-    AlertEvent.PUBLISHED: "published",
-    AlertEvent.WITHDRAWN: "withdrawn",
-    AlertEvent.LIST_CHANGED: "changed",
-    AlertEvent.REMINDER: "reminder",
-    AlertEvent.HEALTH: "operations",
-    AlertEvent.BASELINE: "watching",
-}
-
-FIELD_LABEL = {
-    "title": "Title",
-    "abstract": "Abstract",
-    "summary": "Summary",
-    "type": "Type",
-    "subtype": "Subtype",
-    "action": "Action",
-    "agencies": "Agencies",
-    "publication_date": "Published",
-    "signing_date": "Signed",
-    "effective_on": "Effective",
-    "comments_close_on": "Comments close",
-    "dates": "Dates",
-    "citation": "Citation",
-    "proclamation_number": "Proclamation number",
-    "executive_order_number": "Executive order number",
-    "docket_ids": "Dockets",
-    "corrections": "Corrections",
-    "correction_of": "Corrects",
-    "disposition_notes": "Disposition notes",
-    "lines": "Lines",
-}
-
-DATE_FIELDS = frozenset(
-    {"publication_date", "signing_date", "effective_on", "comments_close_on", "published"}
-)
-
-FACT_LABEL = (
-    ("proclamations", "Proclamations cited"),
-    ("executive_orders", "Executive orders cited"),
-    ("hts", "HTSUS"),
-    ("rates", "Rates"),
-    ("effective", "Takes effect"),
-    ("minerals", "Critical minerals"),
-    ("countries", "Countries"),
-)
 
 
 @dataclass(frozen=True)
@@ -104,13 +53,6 @@ class SlackMessage:
 def escape(text: str) -> str:
     """Escape source text for mrkdwn: after this it can only ever be literal text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def clip(text: str, limit: int) -> str:
-    """Cut text to at most `limit` characters, marking the cut with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    return text[: max(0, limit - 1)].rstrip() + "…"
 
 
 def clip_escaped(text: str, limit: int) -> str:
@@ -158,173 +100,12 @@ def _join_within(lines: Sequence[str], limit: int, more_url: Any = None, noun: s
 
 
 # ---------------------------------------------------------------------------------------------
-# Pieces of a message
-
-
-def format_date(value: Any) -> str | None:
-    """`2025-02-18` -> `Feb 18, 2025`; anything else is shown as given."""
-    if not value:
-        return None
-    try:
-        parsed = date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return str(value)
-    return f"{parsed.strftime('%b')} {parsed.day}, {parsed.year}"
-
-
-def key_dates(alert: Alert) -> list[tuple[str, str]]:
-    """Signed, published, effective, comments close: the dates that matter, when known."""
-    record = alert.record
-    signed = record.get("signing_date") or alert.facts.get("signed")
-    out = []
-    publishes = "Publishes" if alert.event is AlertEvent.FILED else "Published"
-    for label, value in (
-        ("Signed", signed),
-        (publishes, record.get("publication_date") or record.get("published")),
-        ("Effective", record.get("effective_on")),
-        ("Comments close", record.get("comments_close_on")),
-    ):
-        shown = format_date(value)
-        if shown:
-            out.append((label, shown))
-    return out
-
-
-def _describe_value(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return "(none)"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def set_difference(before: Sequence[Any], after: Sequence[Any]) -> tuple[list[str], list[str]]:
-    """What a list gained and lost, in the order the lists have them."""
-    old = [str(v) for v in before]
-    new = [str(v) for v in after]
-    old_set, new_set = set(old), set(new)
-    return [v for v in new if v not in old_set], [v for v in old if v not in new_set]
-
-
-def bounded(values: Sequence[str], limit: int = MAX_LIST_SHOWN) -> str:
-    """`a, b, c (+4 more)`, or `none`."""
-    if not values:
-        return "none"
-    shown = ", ".join(clip(v, 200) for v in values[:limit])
-    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
-
-
-def change_lines(
-    changes: Sequence[FieldChange], limit: int | None = MAX_CHANGES_SHOWN
-) -> list[str]:
-    """What changed, field by field; list fields as what they gained and lost."""
-    lines: list[str] = []
-    for change in changes[:limit]:
-        label = FIELD_LABEL.get(change.field, change.field.replace("_", " ").capitalize())
-        if isinstance(change.before, list) and isinstance(change.after, list):
-            added, removed = set_difference(change.before, change.after)
-            if change.field == "lines":
-                lines += [f"+ {clip(v, 300)}" for v in added[:MAX_LIST_SHOWN]]
-                lines += [f"− {clip(v, 300)}" for v in removed[:MAX_LIST_SHOWN]]
-                hidden = max(0, len(added) - MAX_LIST_SHOWN) + max(0, len(removed) - MAX_LIST_SHOWN)
-                if hidden:
-                    lines.append(f"+{hidden} more changed lines")
-            else:
-                lines.append(f"{label}: added: {bounded(added)}; removed: {bounded(removed)}")
-            continue
-        if change.field in DATE_FIELDS:
-            before = format_date(change.before) or "(none)"
-            after = format_date(change.after) or "(none)"
-        else:
-            before = clip(_describe_value(change.before), 300)
-            after = clip(_describe_value(change.after), 300)
-        lines.append(f"{label}: {before} → {after}")
-    if limit is not None and len(changes) > limit:
-        lines.append(f"+{len(changes) - limit} more fields changed")
-    return lines
-
-
-def status_line(alert: Alert) -> str | None:
-    """The one line that says where this story stands."""
-    record = alert.record
-    published = format_date(record.get("publication_date"))
-    if alert.event is AlertEvent.FILED:
-        special = "Special filing: on" if record.get("filing_type") == "special" else "On"
-        return f"{special} public inspection, publishes on {published or 'a date not yet set'}"
-    if alert.event is AlertEvent.PUBLISHED:
-        citation = f", {record['citation']}" if record.get("citation") else ""
-        return f"Published in the Federal Register on {published}{citation}"
-    if alert.event is AlertEvent.WITHDRAWN:
-        return "Withdrawn from public inspection without being published"
-    if alert.event is AlertEvent.CORRECTION:
-        return f"Correction published on {published}" if published else "Correction published"
-    if alert.event is AlertEvent.REMINDER:
-        return alert.note or None
-    if alert.event is AlertEvent.LIST_CHANGED:
-        added = [str(e.get("text", "")) for e in record.get("added") or []]
-        removed = [str(e.get("text", "")) for e in record.get("removed") or []]
-        line = f"added: {bounded(added)}; removed: {bounded(removed)}"
-        changed = record.get("changed") or []
-        if changed:
-            line += "; changed: " + bounded(
-                [f"{c.get('before')} → {c.get('text')}" for c in changed]
-            )
-        return line
-    return None
-
-
-def fact_lines(alert: Alert) -> list[tuple[str, str]]:
-    """(label, values) for each kind of trade fact the document states."""
-    facts = TradeFacts.from_record(alert.facts)
-    out = []
-    for key, label in FACT_LABEL:
-        values = getattr(facts, key)
-        if values:
-            out.append((label, bounded(list(values), MAX_FACT_VALUES)))
-    return out
-
-
-def why(alert: Alert) -> str:
-    """Why the team got this: the source and the words that matched."""
-    label = alert.label or alert.source
-    if alert.matched:
-        terms = ", ".join(f"“{t}”" for t in alert.matched[:6])
-        more = f" (+{len(alert.matched) - 6})" if len(alert.matched) > 6 else ""
-        return f"{label} matched {terms}{more}"
-    return f"from {label}"
-
-
-def _links(record: Mapping[str, Any]) -> list[str]:
-    out = []
-    for key, label in (
-        ("html_url", "Document"),
-        ("link", "Read it"),
-        ("pdf_url", "PDF"),
-        ("comment_url", "Comment"),
-        ("regulations_dot_gov_url", "Docket"),
-    ):
-        if safe_url(record.get(key)) and (
-            key != "regulations_dot_gov_url" or not record.get("comment_url")
-        ):
-            out.append(link(record[key], label))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
 # Slack
-
-
-def header_text(alert: Alert) -> str:
-    if alert.event is AlertEvent.BASELINE:
-        return alert.title
-    if alert.event is AlertEvent.HEALTH:
-        return f"watcher: {alert.title}"
-    return f"{instrument_name(alert)} · {EVENT_LABEL[alert.event]}"
 
 
 def render_slack(alert: Alert) -> SlackMessage:
     """The Block Kit message for one alert."""
-    record = alert.record
+    item = alert.item
     blocks: list[dict[str, Any]] = [_header(header_text(alert))]
     if alert.mention:
         blocks.append(_section(f"{alert.mention} this needs a look"))
@@ -340,9 +121,9 @@ def render_slack(alert: Alert) -> SlackMessage:
     status = status_line(alert)
     if status and alert.event is not AlertEvent.LIST_CHANGED:
         body.append(f"*{escape(status)}*")
-    abstract = record.get("abstract") or record.get("summary")
-    if abstract and alert.event not in (AlertEvent.CHANGED, AlertEvent.REMINDER):
-        body.append(clip_escaped(str(abstract), MAX_ABSTRACT))
+    summary = item.summary if item else ""
+    if summary and alert.event not in (AlertEvent.CHANGED, AlertEvent.REMINDER):
+        body.append(clip_escaped(summary, MAX_ABSTRACT))
     if alert.note and alert.event not in (AlertEvent.REMINDER,):
         body.append(f"_{clip_escaped(alert.note, 500)}_")
     blocks.append(_section("\n".join(body)))
@@ -361,7 +142,8 @@ def render_slack(alert: Alert) -> SlackMessage:
     if alert.event is AlertEvent.LIST_CHANGED:
         blocks += _list_blocks(alert)
 
-    context = [" · ".join(_links(record))] if _links(record) else []
+    links = [link(x.url, x.label) for x in item.links if safe_url(x.url)] if item else []
+    context = [" · ".join(links)] if links else []
     context.append(escape(f"Why: {why(alert)}"))
     blocks.append(
         {
@@ -387,18 +169,7 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _fields(alert: Alert) -> list[dict[str, str]]:
-    record = alert.record
-    pairs: list[tuple[str, str]] = []
-    if record.get("document_number"):
-        pairs.append(("Document", str(record["document_number"])))
-    agency = issuing_agency(record.get("agencies") or [])
-    if agency:
-        pairs.append(("Agency", agency))
-    pairs += key_dates(alert)
-    if record.get("citation"):
-        pairs.append(("Citation", str(record["citation"])))
-    if record.get("docket_ids"):
-        pairs.append(("Dockets", ", ".join(str(d) for d in record["docket_ids"][:5])))
+    pairs = details(alert.item) + key_dates(alert) + citations(alert.item)
     return [
         {"type": "mrkdwn", "text": f"*{label}*\n{clip_escaped(value, MAX_FIELD_TEXT - 60)}"}
         for label, value in pairs[:MAX_FIELDS]
@@ -406,19 +177,18 @@ def _fields(alert: Alert) -> list[dict[str, str]]:
 
 
 def _list_blocks(alert: Alert) -> list[dict[str, Any]]:
-    record = alert.record
+    listing = alert.listing
+    if listing is None:
+        return []
     blocks = []
-    for key, label in (("added", "Added"), ("removed", "Removed")):
-        entries = record.get(key) or []
-        lines = [f"• {link(e.get('url'), clip(str(e.get('text', '')), 300))}" for e in entries]
+    for entries, label in ((listing.added, "Added"), (listing.removed, "Removed")):
+        lines = [f"• {link(e.url, clip(e.text, 300))}" for e in entries]
         text = _join_within(lines, MAX_SECTION_TEXT - 40, alert.url) if lines else "none"
         blocks.append(_section(f"*{label}*\n{text}"))
-    changed = record.get("changed") or []
-    if changed:
+    if listing.changed:
         lines = [
-            f"• {escape(clip(str(c.get('before')), 200))} → "
-            f"{link(c.get('url'), clip(str(c.get('text')), 200))}"
-            for c in changed
+            f"• {escape(clip(str(e.before), 200))} → {link(e.url, clip(e.text, 200))}"
+            for e in listing.changed
         ]
         blocks.append(
             _section("*Changed*\n" + _join_within(lines, MAX_SECTION_TEXT - 40, alert.url))
@@ -521,65 +291,3 @@ def render_baselines(alerts: Sequence[Alert]) -> SlackMessage:
         f"{a.label or a.source}: {a.note.split(';')[0]}" for a in alerts
     )
     return SlackMessage(clip(escape(text), MAX_FALLBACK_TEXT), tuple(blocks))
-
-
-# ---------------------------------------------------------------------------------------------
-# Plain text, for standard output and --dry-run
-
-
-def render_text(alert: Alert, channel: str | None = None) -> str:
-    """A readable block of plain text for one alert."""
-    where = f" → {channel}" if channel else ""
-    lines = [f"== {EVENT_LABEL[alert.event].upper()} · {alert.label or alert.source}{where}"]
-    if alert.event in (AlertEvent.BASELINE, AlertEvent.HEALTH):
-        lines.append(f"{alert.title}: {alert.note}")
-        return "\n".join(lines)
-    if alert.mention:
-        lines.append(f"{alert.mention} this needs a look")
-    lines.append(f"{instrument_name(alert)}: {alert.title}")
-    record = alert.record
-    status = status_line(alert)
-    if status:
-        lines.append(f"  {status}")
-    facts = []
-    if record.get("document_number"):
-        facts.append(f"Document {record['document_number']}")
-    if record.get("type"):
-        facts.append(
-            str(record["type"]) + (f" / {record['subtype']}" if record.get("subtype") else "")
-        )
-    agency = issuing_agency(record.get("agencies") or [])
-    if agency:
-        facts.append(agency)
-    if facts:
-        lines.append("  " + " · ".join(facts))
-    dates = key_dates(alert)
-    if dates:
-        lines.append("  " + " · ".join(f"{label} {value}" for label, value in dates))
-    if record.get("citation"):
-        lines.append(f"  Citation {record['citation']}")
-    for label, values in fact_lines(alert):
-        lines.append(f"  {label}: {values}")
-    if alert.note and alert.event is not AlertEvent.REMINDER:
-        lines.append(f"  {alert.note}")
-    for line in change_lines(alert.changes):
-        lines.append(f"  changed: {line}")
-    if alert.event is AlertEvent.LIST_CHANGED:
-        for key, sign in (("added", "+"), ("removed", "−")):
-            for entry in (record.get(key) or [])[:MAX_LIST_SHOWN]:
-                where = f"  {entry['url']}" if entry.get("url") else ""
-                lines.append(f"  {sign} {entry.get('text')}{where}")
-    for url in _unique(record.get(k) for k in ("html_url", "link", "pdf_url", "comment_url")):
-        lines.append(f"  {url}")
-    if alert.url and alert.url not in (record.get(k) for k in ("html_url", "link", "pdf_url")):
-        lines.append(f"  {alert.url}")
-    lines.append(f"  Why: {why(alert)}")
-    return "\n".join(lines)
-
-
-def _unique(values: Iterable[Any]) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        if value and str(value) not in out:
-            out.append(str(value))
-    return out

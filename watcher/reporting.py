@@ -4,13 +4,57 @@ person or as JSON lines for a log collector."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-if TYPE_CHECKING:
-    from watcher.runner import RunReport
+from watcher.deliver import DeliveryReport
+from watcher.models import Alert
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """How one source's check went, for the one line the run prints about it."""
+
+    name: str
+    ok: bool
+    error: str | None = None
+    items: int = 0
+    new: int = 0
+    changed: int = 0
+    alerts: int = 0
+    baseline: bool = False
+    unchanged: bool = False
+    seconds: float = 0.0
+    requests: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunReport:
+    sources: tuple[SourceReport, ...] = ()
+    delivery: DeliveryReport | None = None
+    busy: bool = False
+    holder: str | None = None
+    stuck_since: str | None = None  # the run holding the lock has outlived its deadline
+    not_due: tuple[str, ...] = ()
+    alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
+    stopped: str | None = None  # the signal (or deadline) that stopped the run early
+    run_id: int | None = None
+
+    @property
+    def failed(self) -> tuple[SourceReport, ...]:
+        return tuple(s for s in self.sources if not s.ok)
+
+    @property
+    def exit_code(self) -> int:
+        if self.busy:
+            return 1 if self.stuck_since else 0
+        undelivered = self.delivery is not None and (
+            self.delivery.pending > 0 or self.delivery.failed > 0
+        )
+        return 1 if self.failed or undelivered or self.stopped else 0
 
 
 def records(report: RunReport) -> list[dict[str, Any]]:
@@ -75,9 +119,12 @@ def text_lines(report: RunReport) -> list[str]:
                 f"{source.alerts} alert{'s' if source.alerts != 1 else ''}"
             )
         notes = "".join(f"; note: {n}" for n in source.notes)
-        lines.append(f"{source.name}: ok, {what} ({source.seconds:.1f}s){notes}{suffix}")
+        calls = f", {source.requests} request{'s' if source.requests != 1 else ''}"
+        lines.append(f"{source.name}: ok, {what} ({source.seconds:.1f}s{calls}){notes}{suffix}")
     if report.not_due:
         lines.append("not due yet: " + ", ".join(report.not_due))
+    if report.stopped:
+        lines.append(f"stopped by {report.stopped}; what was not done waits for the next run")
     if not report.sources and not report.not_due:
         lines.append("no enabled sources to check")
     delivery = report.delivery
@@ -105,16 +152,24 @@ def emit(report: RunReport, fmt: str, stream: TextIO | None = None, stamp: bool 
         print(prefix + line, file=stream, flush=True)
 
 
-class JsonFormatter(logging.Formatter):
-    """Python log records as JSON lines, for `--log-format json`."""
+class _TerminalProgress:
+    """ "checking sources: 3 of 10 done" on one line of a terminal."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        data = {
-            "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, sort_keys=True)
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if done != self.shown:
+            self.shown = done
+            print(f"\r\033[Kchecking sources: {done} of {total} done", end="", file=self.stream)
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.shown >= 0:
+            print("\r\033[K", end="", file=self.stream, flush=True)
+
+
+def terminal_progress() -> _TerminalProgress | None:
+    """A one-line progress display on a terminal; nothing when stderr is not one."""
+    return _TerminalProgress(sys.stderr) if sys.stderr.isatty() else None

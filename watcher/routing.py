@@ -73,7 +73,7 @@ class Route:
             if not any(p.text.casefold() in terms or p.found_in(title) for p in self.matched):
                 return False
         if self.special_filing is not None:
-            special = alert.record.get("filing_type") == "special"
+            special = alert.item is not None and alert.item.special
             if special is not self.special_filing:
                 return False
         return True

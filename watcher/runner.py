@@ -1,7 +1,15 @@
-"""One pass down the pipeline: pick sources, check them concurrently, decide, record, deliver.
+"""One run down the pipeline, in named phases:
 
-Fetching and parsing run in worker threads (they wait on the network); deciding and writing
-state happen in the calling thread, one source at a time, each in its own transaction.
+  select   which sources are due (`schedule.is_due`), or the ones named by `watcher check`
+  fetch    each source's check, in worker threads, each through its own counting fetcher
+  decide   pure: diff against the state, judge relevance, route (`decide`, `routing`)
+  enrich   the full texts of the alerts worth reading, in worker threads (`enrich`)
+  commit   one transaction per source: its items, deadlines and alerts (the outbox)
+  deliver  that source's alerts at once (`deliver`), then whatever is left at the end
+
+The run's own thread hands out the network work and does everything that touches the state,
+source by source as their checks finish: a slow or hanging source costs its own check,
+never another source's alert. A check that outlives its deadline, or the run's, is abandoned.
 """
 
 from __future__ import annotations
@@ -10,100 +18,62 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from watcher import stopping
-from watcher.config import Config, SourceConfig
-from watcher.decide import Context, Decision, Related, decide, thread_key
-from watcher.deliver import DeliveryReport, Poster, drain
+from watcher.clock import SYSTEM, Clock
+from watcher.decide import Decision, Family, Related, decide
+from watcher.deliver import Delivery, DeliveryReport, drain
+from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
+from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
+from watcher.http import CheckFetcher, Fetcher
 from watcher.lock import RunLock
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
-from watcher.reminders import DEADLINES, Deadline, reminder_alert
+from watcher.posters import Poster
+from watcher.reminders import Deadline, reminder_alert
 from watcher.reminders import due as due_reminders
+from watcher.reporting import RunReport, SourceReport
 from watcher.routing import route
 from watcher.schedule import is_due
-from watcher.sources import REGISTRY
-from watcher.sources.base import Role
+from watcher.settings import Config, SourceConfig
+from watcher.sources import Registry
+from watcher.sources.base import Role, SourceKind
 from watcher.store import Store, parse_iso
-
-if TYPE_CHECKING:
-    from watcher.fulltext import TextFetcher
-    from watcher.http import Fetcher
+from watcher.workers import Finished, Workers
 
 log = logging.getLogger(__name__)
 
+Progress = Callable[[int, int], None]  # (sources settled, sources in all)
 
-Progress = Callable[[int, int], None]  # (sources fetched, sources in all)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class SourceReport:
-    """How one source's check went, for the one line the run prints about it."""
-
-    name: str
-    ok: bool
-    error: str | None = None
-    items: int = 0
-    new: int = 0
-    changed: int = 0
-    alerts: int = 0
-    baseline: bool = False
-    unchanged: bool = False
-    seconds: float = 0.0
-    requests: int = 0
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RunReport:
-    sources: tuple[SourceReport, ...] = ()
-    delivery: DeliveryReport | None = None
-    busy: bool = False
-    holder: str | None = None
-    not_due: tuple[str, ...] = ()
-    alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
-    stopped: str | None = None  # the signal that stopped the run early
-    run_id: int | None = None
-
-    @property
-    def failed(self) -> tuple[SourceReport, ...]:
-        return tuple(s for s in self.sources if not s.ok)
-
-    @property
-    def exit_code(self) -> int:
-        if self.busy:
-            return 0
-        undelivered = self.delivery is not None and (
-            self.delivery.pending > 0 or self.delivery.failed > 0
-        )
-        return 1 if self.failed or undelivered or self.stopped else 0
+# A source filed ahead of publication (public inspection) is decided after its family's
+# published source in the same run, which tells a withdrawn filing from a published one;
+# it waits for it this long at most, then goes on with what the state knows (a filing that
+# left the desk is then judged on the next check: never wrongly, at worst a check later).
+FAMILY_WAIT = 10.0
 
 
 def select_sources(
-    config: Config, store: Store, names: Sequence[str] | None, now: datetime
+    config: Config,
+    last_checks: Mapping[str, str | None],
+    names: Sequence[str] | None,
+    now: datetime,
 ) -> tuple[list[SourceConfig], list[str]]:
     """The sources to check: the named ones whatever their schedule, else every enabled one
-    that is due. Returns (to check, not due)."""
+    that is due (a source with no schedule is due on every run). Returns (to check, not due)."""
     if names:
         return [config.source(n) for n in dict.fromkeys(names)], []
-    chosen, waiting = [], []
-    rows = store.all_sources()
+    chosen: list[SourceConfig] = []
+    waiting: list[str] = []
     for source in config.sources:
         if not source.enabled:
             continue
-        row = rows.get(source.name)
-        last = parse_iso(row["last_check_at"] if row else None)
-        if is_due(last, source.every, now, crons=source.crons, zone=config.schedule.zone):
+        last = parse_iso(last_checks.get(source.name))
+        if is_due(last, every=source.every, crons=source.crons, zone=config.schedule.zone, now=now):
             chosen.append(source)
         else:
             waiting.append(source.name)
@@ -114,10 +84,11 @@ def run(
     config: Config,
     state_dir: Path,
     *,
+    registry: Registry,
     names: Sequence[str] | None = None,
     dry_run: bool = False,
     poster: Poster | None = None,
-    now: Callable[[], datetime] = utcnow,
+    clock: Clock = SYSTEM,
     command: str = "run",
     progress: Progress | None = None,
 ) -> RunReport:
@@ -125,15 +96,8 @@ def run(
     if dry_run:
         store = Store.open_readonly(state_dir)
         try:
-            return _check_all(
-                config,
-                store,
-                names,
-                dry_run=True,
-                poster=None,
-                now=now,
-                command=command,
-                progress=progress,
+            return _Run(config, store, registry, None, clock, dry_run=True).execute(
+                names, command, progress
             )
         finally:
             store.close()
@@ -142,81 +106,25 @@ def run(
             return RunReport(busy=True, holder=lock.holder())
         store = Store.open(state_dir)
         try:
-            return _check_all(
-                config,
-                store,
-                names,
-                dry_run=False,
-                poster=poster,
-                now=now,
-                command=command,
-                progress=progress,
+            delivery = (
+                Delivery(
+                    poster,
+                    clock,
+                    digest_threshold=config.slack.digest_threshold,
+                    ops_channel=config.slack.operations,
+                )
+                if poster is not None
+                else None
+            )
+            return _Run(config, store, registry, delivery, clock, dry_run=False).execute(
+                names, command, progress
             )
         finally:
             store.close()
-
-
-@dataclass(frozen=True)
-class BackfillReport:
-    documents: int
-    relevant: int
-    new: int
-    requests: int
-    seconds: float
-    busy: bool = False
-
-
-def backfill(
-    config: Config,
-    state_dir: Path,
-    name: str,
-    since: date,
-    until: date | None,
-    *,
-    now: Callable[[], datetime] = utcnow,
-) -> BackfillReport:
-    """Record a Federal Register source's documents of a past period, announcing none."""
-    from watcher.http import Fetcher
-    from watcher.sources import federal_register
-
-    source = config.source(name)
-    started = time.monotonic()
-    with RunLock(state_dir) as lock:
-        if not lock.acquired:
-            return BackfillReport(0, 0, 0, 0, 0.0, busy=True)
-        store = Store.open(state_dir)
-        try:
-            with Fetcher(config.http) as fetcher:
-                snapshot = federal_register.backfill(fetcher, source, since, until)
-            memory = store.memory(source.name)
-            previous = store.load_items(source.name, [i.key for i in snapshot.items])
-            kind = REGISTRY[source.kind]
-            decision = decide(source, kind, snapshot, previous, baseline=True)
-            seen = memory.cursor.get("newest_publication_date")
-            cursor = dict(snapshot.cursor)
-            if seen and (not cursor or str(seen) > str(cursor["newest_publication_date"])):
-                cursor = dict(memory.cursor)
-            store.record_check(
-                source=source.name,
-                kind=source.kind,
-                snapshot=replace(snapshot, cursor=cursor),
-                decision=replace(decision, alerts=()),
-                now=now(),
-                run_id=None,
-            )
-        finally:
-            store.close()
-    return BackfillReport(
-        documents=len(snapshot.items),
-        relevant=decision.relevant,
-        new=decision.new,
-        requests=snapshot.requests,
-        seconds=time.monotonic() - started,
-    )
 
 
 def deliver_pending(
-    config: Config, state_dir: Path, poster: Poster, *, now: Callable[[], datetime] = utcnow
+    config: Config, state_dir: Path, poster: Poster, *, clock: Clock = SYSTEM
 ) -> DeliveryReport | None:
     """Retry the outbox without checking any source; None when another run holds the lock."""
     with RunLock(state_dir) as lock:
@@ -224,322 +132,406 @@ def deliver_pending(
             return None
         store = Store.open(state_dir)
         try:
-            return drain(
-                store,
+            delivery = Delivery(
                 poster,
-                now=now,
+                clock,
                 digest_threshold=config.slack.digest_threshold,
                 ops_channel=config.slack.operations,
             )
+            return drain(store.outbox, delivery)
         finally:
             store.close()
 
 
-def _check_all(
-    config: Config,
-    store: Store,
-    names: Sequence[str] | None,
-    *,
-    dry_run: bool,
-    poster: Poster | None,
-    now: Callable[[], datetime],
-    command: str,
-    progress: Progress | None = None,
-) -> RunReport:
-    sources, waiting = select_sources(config, store, names, now())
-    run_id = None if dry_run else store.start_run(command, now(), dry_run=dry_run)
-    reports: list[SourceReport] = []
-    alerts: list[Alert] = []
-    if sources:
-        from watcher.fulltext import TextFetcher
-        from watcher.http import Fetcher
+@dataclass(frozen=True)
+class _Decided:
+    """A check decided and waiting for its full texts before it is committed."""
 
-        rows = store.all_sources()
-        memories = {s.name: store.memory_of(rows.get(s.name)) for s in sources}
-        with Fetcher(config.http) as fetcher:
-            with ThreadPoolExecutor(
-                max_workers=min(config.http.concurrency, len(sources)),
-                thread_name_prefix="check",
-            ) as pool:
-                futures = [
-                    (source, pool.submit(_fetch, fetcher, source, memories[source.name]))
-                    for source in sources
-                ]
-                _wait_unless_stopped([f for _, f in futures], progress)
-            texts = TextFetcher(fetcher)
-            # Fetching ran concurrently; deciding runs in a fixed order, published Federal
-            # Register sources first, so a document filed for public inspection that
-            # published in the same run is known as published when its departure is judged.
-            # A stop request still records every fetch that finished: it is the step in hand.
-            for source, future in sorted(futures, key=lambda sf: _settle_order(sf[0])):
-                if future.cancelled() or not future.done():
-                    continue
-                report, decided = _settle(
-                    future,
-                    source,
-                    memories[source.name],
-                    store,
-                    config,
-                    texts,
-                    dry_run=dry_run,
-                    now=now(),
-                    run_id=run_id,
-                )
-                reports.append(report)
-                alerts += decided
-                _log_source(report)
-            if not dry_run:
-                _health(sources, store, config, now())
-    order = {s.name: i for i, s in enumerate(sources)}
-    reports.sort(key=lambda r: order[r.name])
-    if not stopping.requested():
-        alerts += _reminders(config, store, now(), dry_run=dry_run)
-
-    delivery = None
-    if not dry_run and poster is not None and not stopping.requested():
-        delivery = drain(
-            store,
-            poster,
-            now=now,
-            digest_threshold=config.slack.digest_threshold,
-            ops_channel=config.slack.operations,
-        )
-    outcome = RunReport(
-        sources=tuple(reports),
-        delivery=delivery,
-        not_due=tuple(waiting),
-        alerts=tuple(alerts),
-        stopped=stopping.reason() if stopping.requested() else None,
-        run_id=run_id,
-    )
-    if run_id is not None:
-        store.finish_run(
-            run_id,
-            now(),
-            sources_checked=len(reports),
-            sources_failed=len(outcome.failed),
-            alerts_queued=len(alerts),
-            alerts_sent=delivery.sent if delivery else 0,
-            exit_code=outcome.exit_code,
-        )
-    return outcome
+    source: SourceConfig
+    snapshot: Snapshot
+    decision: Decision
+    fetcher: CheckFetcher
+    seconds: float
+    baseline: bool
 
 
-def _fetch(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> tuple[Snapshot, float]:
-    started = time.monotonic()
-    snapshot = REGISTRY[source.kind].check(fetcher, source, memory)
-    return snapshot, time.monotonic() - started
+class _Run:
+    """One run's phases; see the module docstring."""
 
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        registry: Registry,
+        delivery: Delivery | None,
+        clock: Clock,
+        *,
+        dry_run: bool,
+    ):
+        self.config = config
+        self.store = store
+        self.registry = registry
+        self.delivery = delivery
+        self.clock = clock
+        self.dry_run = dry_run
+        self.reports: dict[str, SourceReport] = {}
+        self.alerts: list[Alert] = []
+        self.delivered: DeliveryReport | None = None
+        self.stopped: str | None = None
+        self.run_id: int | None = None
+        self.decided: dict[str, _Decided] = {}
+        self.parked: dict[str, tuple[Finished, float]] = {}  # waiting for a family sibling
+        self.in_run: set[str] = set()
 
-def _wait_unless_stopped(
-    futures: list[Future[tuple[Snapshot, float]]], progress: Progress | None = None
-) -> None:
-    """Wait for every fetch; on a stop request, cancel those not started yet."""
-    pending = set(futures)
-    while pending:
-        _, pending = wait(pending, timeout=0.2)
-        if progress is not None:
-            progress(len(futures) - len(pending), len(futures))
+    def kind(self, source: SourceConfig) -> SourceKind:
+        return self.registry[source.kind]
+
+    # -- the whole run --------------------------------------------------------------------
+
+    def execute(
+        self, names: Sequence[str] | None, command: str, progress: Progress | None
+    ) -> RunReport:
+        rows = self.store.all_sources()
+        last_checks = {name: row["last_check_at"] for name, row in rows.items()}
+        sources, waiting = select_sources(self.config, last_checks, names, self.clock.now())
+        if not self.dry_run:
+            self.run_id = self.store.start_run(command, self.clock.now(), dry_run=False)
+        if sources:
+            memories = {s.name: self.store.memory_of(rows.get(s.name)) for s in sources}
+            with Fetcher(self.config.http) as fetcher:
+                self.texts = TextFetcher()
+                workers = Workers(min(self.config.http.concurrency, len(sources)), "check")
+                try:
+                    self._fetch_and_settle(workers, fetcher, sources, memories, progress)
+                finally:
+                    workers.close()
+        if not stopping.requested():
+            self._queue_reminders()
+            self._deliver(None)
         if stopping.requested():
-            for future in pending:
-                future.cancel()
-            return
-
-
-def _health(sources: Sequence[SourceConfig], store: Store, config: Config, now: datetime) -> None:
-    """Queue a notice for operations when a source starts failing, recovers or goes quiet."""
-    rows = store.all_sources()
-    for source in sources:
-        health = store.health_of(rows.get(source.name))
-        if health is None:
-            continue
-        decision = judge_health(
-            health,
-            ops_channel=config.slack.operations,
-            failures_before_notice=config.health.failures_before_notice,
-            expect=source.expect,
-            now=now,
-            label=source.label,
+            self.stopped = stopping.reason()
+        order = {s.name: i for i, s in enumerate(sources)}
+        report = RunReport(
+            sources=tuple(sorted(self.reports.values(), key=lambda r: order[r.name])),
+            delivery=self.delivered,
+            not_due=tuple(waiting),
+            alerts=tuple(self.alerts),
+            stopped=self.stopped,
+            run_id=self.run_id,
         )
-        store.record_health(source.name, decision, now)
+        if self.run_id is not None:
+            self.store.finish_run(
+                self.run_id,
+                self.clock.now(),
+                sources_checked=len(report.sources),
+                sources_failed=len(report.failed),
+                alerts_queued=len(self.alerts),
+                alerts_sent=self.delivered.sent if self.delivered else 0,
+                exit_code=report.exit_code,
+            )
+        return report
 
+    # -- fetch ----------------------------------------------------------------------------
 
-def _settle_order(source: SourceConfig) -> int:
-    return 0 if REGISTRY[source.kind].role is Role.PUBLISHED else 1
+    def _fetch_and_settle(
+        self,
+        workers: Workers,
+        fetcher: Fetcher,
+        sources: Sequence[SourceConfig],
+        memories: Mapping[str, SourceMemory],
+        progress: Progress | None,
+    ) -> None:
+        by_name = {s.name: s for s in sources}
+        self.in_run = set(by_name)
+        checks: dict[str, CheckFetcher] = {}
+        for source in sources:
+            checks[source.name] = fetcher.for_check()
+            check = partial(
+                self.kind(source).check, checks[source.name], source, memories[source.name]
+            )
+            workers.submit(("check", source.name), check)
+        limits = self.config.limits
+        run_ends = time.monotonic() + limits.run_deadline
+        while workers.outstanding or self.parked:
+            if stopping.requested():
+                return  # what finished is recorded; the rest waits for the next run
+            left = run_ends - time.monotonic()
+            if left <= 0:
+                self.stopped = f"the run's deadline ({limits.run_deadline:.0f}s)"
+                break
+            for name in self._unparked():
+                waited, _ = self.parked.pop(name)
+                self._fetched(by_name[name], waited, checks[name], memories[name], workers)
+            finished = workers.next_finished(min(0.2, left))
+            if finished is None:
+                self._abandon_overdue(workers, by_name, checks)
+                continue
+            step, name = finished.tag
+            source = by_name[name]
+            if step == "enrich":
+                self._enriched(source, finished)
+            elif self._waits_for_family(source):
+                self.parked[name] = (finished, time.monotonic())
+            else:
+                self._fetched(source, finished, checks[name], memories[name], workers)
+            if progress is not None:
+                progress(len(self.reports), len(sources))
+        for name in list(self.parked):  # out of time: decide with what the state knows
+            waited, _ = self.parked.pop(name)
+            self._fetched(by_name[name], waited, checks[name], memories[name], workers)
+        for step, name in sorted(workers.outstanding):
+            workers.abandon((step, name))
+            self._failed(
+                by_name[name],
+                f"still {'fetching' if step == 'check' else 'reading full texts'} when the run "
+                f"reached its deadline ({limits.run_deadline:.0f}s); abandoned",
+                checks[name],
+            )
 
+    def _waits_for_family(self, source: SourceConfig) -> bool:
+        """A filed-ahead source whose family's published source is in this run, unsettled."""
+        kind = self.kind(source)
+        if kind.role is not Role.INSPECTION or kind.family is None:
+            return False
+        return any(
+            other.name in self.in_run
+            and other.name not in self.reports
+            and self.registry[other.kind].family == kind.family
+            and self.registry[other.kind].role is Role.PUBLISHED
+            for other in self.config.sources
+        )
 
-def _settle(
-    future: Future[tuple[Snapshot, float]],
-    source: SourceConfig,
-    memory: SourceMemory,
-    store: Store,
-    config: Config,
-    texts: TextFetcher,
-    *,
-    dry_run: bool,
-    now: datetime,
-    run_id: int | None,
-) -> tuple[SourceReport, list[Alert]]:
-    """Turn one finished check into state and alerts, or into a recorded failure."""
-    kind = REGISTRY[source.kind]
-    try:
-        snapshot, seconds = future.result()
-    except SourceError as exc:
-        return _failed(source, str(exc), store, dry_run=dry_run, now=now), []
-    except Exception as exc:  # a bug in one parser costs that source this run, not the run
-        log.debug("unexpected error checking %s", source.name, exc_info=True)
-        message = f"unexpected {type(exc).__name__}: {exc}"
-        return _failed(source, message, store, dry_run=dry_run, now=now), []
+    def _unparked(self) -> list[str]:
+        """Parked sources whose sibling has settled, or that have waited long enough."""
+        now = time.monotonic()
+        return [
+            name
+            for name, (finished, since) in self.parked.items()
+            if now - since >= FAMILY_WAIT or not self._waits_for_family(self.config.source(name))
+        ]
 
-    baseline = not memory.baseline_done
-    if snapshot.unchanged:
-        decision = Decision((), (), ())
-    else:
+    def _abandon_overdue(
+        self,
+        workers: Workers,
+        sources: Mapping[str, SourceConfig],
+        checks: Mapping[str, CheckFetcher],
+    ) -> None:
+        """A check past its deadline is given up on: it fails alone, the run goes on."""
+        deadline = self.config.limits.check_deadline
+        for tag in workers.outstanding:
+            started = workers.running_since(tag)
+            if started is None or time.monotonic() - started <= deadline:
+                continue
+            workers.abandon(tag)
+            _, name = tag
+            self._failed(
+                sources[name],
+                f"the check took longer than its deadline ({deadline:.0f}s); abandoned",
+                checks[name],
+            )
+
+    # -- decide ---------------------------------------------------------------------------
+
+    def _fetched(
+        self,
+        source: SourceConfig,
+        finished: Finished,
+        fetcher: CheckFetcher,
+        memory: SourceMemory,
+        workers: Workers,
+    ) -> None:
+        error = finished.error
+        if isinstance(error, SourceError):
+            self._failed(source, str(error), fetcher)
+            return
+        if error is not None:  # a bug in one parser costs that source this run, not the run
+            log.debug("unexpected error checking %s", source.name, exc_info=error)
+            self._failed(source, f"unexpected {type(error).__name__}: {error}", fetcher)
+            return
+        snapshot: Snapshot = finished.value
+        baseline = not memory.baseline_done
+        decision = self._decide(source, snapshot, baseline)
+        decided = _Decided(source, snapshot, decision, fetcher, finished.seconds, baseline)
+        if any(text_url(alert) for alert in decision.alerts):
+            self.decided[source.name] = decided
+            workers.submit(("enrich", source.name), partial(self._read_texts, decided))
+            return
+        self._commit(decided)
+
+    def _decide(self, source: SourceConfig, snapshot: Snapshot, baseline: bool) -> Decision:
+        if snapshot.unchanged:
+            return Decision((), (), ())
+        kind = self.kind(source)
         keys = None
         if not snapshot.complete:
             keys = {i.key for i in snapshot.items} | {
                 i.corrects for i in snapshot.items if i.corrects
             }
-        previous = store.load_items(source.name, keys)
-        context = _context(source, snapshot, previous, store, config, now)
-        decision = decide(source, kind, snapshot, previous, baseline=baseline, context=context)
-        alerts = _enrich(decision.alerts, texts, config)
-        decision = replace(decision, alerts=tuple(route(a, config.slack.routes) for a in alerts))
-    if not dry_run:
-        store.record_check(
-            source=source.name,
-            kind=source.kind,
-            snapshot=snapshot,
-            decision=decision,
-            now=now,
-            run_id=run_id,
-        )
-    report = SourceReport(
-        name=source.name,
-        ok=True,
-        items=len(snapshot.items),
-        new=decision.new,
-        changed=decision.changed,
-        alerts=len(decision.alerts),
-        baseline=baseline,
-        unchanged=snapshot.unchanged,
-        seconds=seconds,
-        requests=snapshot.requests,
-        notes=snapshot.notes,
-    )
-    return report, list(decision.alerts)
+        previous = self.store.load_items(source.name, keys)
+        family = self._family(source, kind, snapshot, previous)
+        decision = decide(source, kind, snapshot, previous, baseline=baseline, family=family)
+        routes = self.config.slack.routes
+        return replace(decision, alerts=tuple(route(a, routes) for a in decision.alerts))
 
-
-def _reminders(config: Config, store: Store, now: datetime, *, dry_run: bool) -> list[Alert]:
-    """Queue the deadline reminders due today, each once."""
-    if not config.slack.reminders:
-        return []
-    today = now.date()
-    queued: list[tuple[Alert, list[tuple[str, str, str, str, int]]]] = []
-    by_source: dict[str, list[dict[str, Any]]] = {}
-    for row in store.deadline_rows(today.isoformat()):
-        by_source.setdefault(row["source"], []).append(row)
-    done = store.reminders_done() if by_source else set()
-    for source in config.sources:
-        kind = REGISTRY[source.kind]
-        deadlines = []
-        for row in by_source.get(source.name, []):
-            record = json.loads(row["record"])
-            for deadline_field in DEADLINES:
-                due_on = _date(record.get(deadline_field))
-                if due_on is None or due_on < today:
-                    continue
-                deadlines.append(
-                    Deadline(
-                        source=source.name,
-                        source_kind=source.kind,
-                        channel=source.channel,
-                        key=row["key"],
-                        title=row["title"] or "",
-                        url=row["url"],
-                        record=record,
-                        field=deadline_field,
-                        due=due_on,
-                        thread_key=thread_key(kind, source.name, row["key"]),
-                        label=source.label,
-                    )
+    def _family(
+        self,
+        source: SourceConfig,
+        kind: SourceKind,
+        snapshot: Snapshot,
+        previous: Mapping[str, StoredItem],
+    ) -> Family:
+        """What the other sources of this source's family know about the keys in play."""
+        today = self.clock.now().date().isoformat()
+        if kind.family is None:
+            return Family(today=today)
+        keys = {i.key for i in snapshot.items} | set(previous)
+        related: dict[str, list[Related]] = {}
+        progress: str | None = None
+        rows = self.store.all_sources()
+        for other in self.config.sources:
+            other_kind = self.registry[other.kind]
+            if other.name == source.name or other_kind.family != kind.family:
+                continue
+            if other_kind.role is Role.PUBLISHED and other_kind.progress is not None:
+                seen = other_kind.progress(self.store.memory_of(rows.get(other.name)).cursor)
+                if seen and (progress is None or seen > progress):
+                    progress = seen
+            for key, item in self.store.load_items(other.name, keys, include_removed=True).items():
+                related.setdefault(key, []).append(
+                    Related(other.name, other_kind.role, item.relevant, not item.removed)
                 )
-        if not deadlines:
-            continue
-        for reminder in due_reminders(deadlines, done, today, config.slack.reminders):
-            alert = route(reminder_alert(reminder, today), config.slack.routes)
-            d = reminder.deadline
-            settled = [(d.source, d.key, d.field, d.due.isoformat(), o) for o in reminder.covers]
-            queued.append((alert, settled))
-    if queued and not dry_run:
-        store.record_reminders(queued, now)
-    return [alert for alert, _ in queued]
+        return Family({k: tuple(v) for k, v in related.items()}, progress, today)
 
+    # -- enrich (in a worker) -------------------------------------------------------------
 
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
+    def _read_texts(self, decided: _Decided) -> tuple[Alert, ...]:
+        """The decided alerts with the trade facts of their documents' full texts."""
+        out = []
+        for alert in decided.decision.alerts:
+            url = text_url(alert)
+            text = self.texts.text(url, decided.fetcher) if url else None
+            out.append(with_facts(alert, text))
+        return tuple(out)
 
+    def _enriched(self, source: SourceConfig, finished: Finished) -> None:
+        decided = self.decided.pop(source.name)
+        alerts = decided.decision.alerts
+        if finished.error is not None:  # the facts are a bonus: the alerts go out without
+            log.debug("reading full texts for %s failed", source.name, exc_info=finished.error)
+        else:
+            alerts = finished.value
+        decision = replace(decided.decision, alerts=alerts)
+        self._commit(
+            replace(decided, decision=decision, seconds=decided.seconds + finished.seconds)
+        )
 
-def _enrich(alerts: Sequence[Alert], texts: TextFetcher, config: Config) -> tuple[Alert, ...]:
-    from watcher.enrich import text_url, with_facts
+    # -- commit and deliver ---------------------------------------------------------------
 
-    """Each alert with the trade facts of its document's text, fetched where worth it."""
-    full_text_sources = [s.name for s in config.sources if getattr(s.options, "full_text", False)]
-    out = []
-    for alert in alerts:
-        url = text_url(alert, full_text_sources)
-        out.append(with_facts(alert, texts.text(url) if url else None))
-    return tuple(out)
-
-
-def _context(
-    source: SourceConfig,
-    snapshot: Snapshot,
-    previous: Mapping[str, StoredItem],
-    store: Store,
-    config: Config,
-    now: datetime,
-) -> Context:
-    """What the other sources of this source's family know about the keys in play."""
-    kind = REGISTRY[source.kind]
-    if kind.family is None:
-        return Context(today=now.date().isoformat())
-    keys = {i.key for i in snapshot.items} | set(previous)
-    related: dict[str, list[Related]] = {}
-    newest: str | None = None
-    for other in config.sources:
-        other_kind = REGISTRY[other.kind]
-        if other.name == source.name or other_kind.family != kind.family:
-            continue
-        if other_kind.role is Role.PUBLISHED:
-            seen = store.memory(other.name).cursor.get("newest_publication_date")
-            if seen and (newest is None or seen > newest):
-                newest = str(seen)
-        for key, item in store.load_items(other.name, keys, include_removed=True).items():
-            related.setdefault(key, []).append(
-                Related(other.name, other_kind.role, item.relevant, not item.removed, item.record)
+    def _commit(self, decided: _Decided) -> None:
+        source, snapshot, decision = decided.source, decided.snapshot, decided.decision
+        now = self.clock.now()
+        if not self.dry_run:
+            self.store.record_check(
+                source=source.name,
+                kind=source.kind,
+                snapshot=snapshot,
+                decision=decision,
+                now=now,
+                run_id=self.run_id,
             )
-    return Context(
-        related={k: tuple(v) for k, v in related.items()},
-        family_newest=newest,
-        today=now.date().isoformat(),
-    )
+            self._judge_health(source)
+        self.alerts += decision.alerts
+        self.reports[source.name] = SourceReport(
+            name=source.name,
+            ok=True,
+            items=len(snapshot.items),
+            new=decision.new,
+            changed=decision.changed,
+            alerts=len(decision.alerts),
+            baseline=decided.baseline,
+            unchanged=snapshot.unchanged,
+            seconds=decided.seconds,
+            requests=decided.fetcher.requests,
+            notes=snapshot.notes,
+        )
+        if decision.alerts:
+            self._deliver([source.name])
 
+    def _failed(self, source: SourceConfig, message: str, fetcher: CheckFetcher) -> None:
+        message = " ".join(message.split())  # one line, whatever the error said
+        if not self.dry_run:
+            self.store.record_failure(
+                source=source.name, kind=source.kind, error=message, now=self.clock.now()
+            )
+            self._judge_health(source)
+            self._deliver([source.name])  # a health notice, when this failure makes one
+        self.reports[source.name] = SourceReport(
+            name=source.name, ok=False, error=message, requests=fetcher.requests
+        )
 
-def _failed(
-    source: SourceConfig, message: str, store: Store, *, dry_run: bool, now: datetime
-) -> SourceReport:
-    message = " ".join(message.split())  # one line, whatever the error said
-    if not dry_run:
-        store.record_failure(source=source.name, kind=source.kind, error=message, now=now)
-    return SourceReport(name=source.name, ok=False, error=message)
+    def _judge_health(self, source: SourceConfig) -> None:
+        """Queue a notice for operations when a source starts failing, recovers or goes quiet."""
+        health = self.store.health_of(self.store.all_sources().get(source.name))
+        if health is None:
+            return
+        decision = judge_health(
+            health,
+            ops_channel=self.config.slack.operations,
+            failures_before_notice=self.config.health.failures_before_notice,
+            expect=source.expect,
+            now=self.clock.now(),
+            label=source.label,
+        )
+        self.store.record_health(source.name, decision, self.clock.now())
 
+    def _deliver(self, sources: Sequence[str] | None) -> None:
+        """Drain these sources' alerts now (first-check lines wait for the end), or all."""
+        if self.delivery is None or (self.delivered is not None and self.delivered.stopped):
+            return  # a dry run, or Slack already said it is not taking messages this run
+        report = drain(
+            self.store.outbox,
+            self.delivery,
+            sources=sources,
+            hold_baselines=sources is not None,
+        )
+        self.delivered = report if self.delivered is None else self.delivered + report
 
-def _log_source(report: SourceReport) -> None:
-    if report.ok:
-        log.debug("%s: ok in %.2fs (%d requests)", report.name, report.seconds, report.requests)
-    else:
-        log.debug("%s: failed: %s", report.name, report.error)
+    # -- reminders ------------------------------------------------------------------------
+
+    def _queue_reminders(self) -> None:
+        """Queue the deadline reminders due today, each once."""
+        offsets = self.config.slack.reminders
+        if not offsets:
+            return
+        today = self.clock.now().date()
+        rows = self.store.deadlines_from(today.isoformat())
+        if not rows:
+            return
+        configured = {s.name: s for s in self.config.sources}
+        deadlines = []
+        for row in rows:
+            source = configured.get(row["source"])
+            if source is None:
+                continue  # a source no longer in the configuration
+            kind = self.kind(source)
+            item = kind.restore(source, row["item_key"], json.loads(row["record"]))
+            deadlines.append(
+                Deadline(
+                    source=source.name,
+                    source_kind=source.kind,
+                    channel=source.channel,
+                    item=item,
+                    field=row["field"],
+                    due=date.fromisoformat(row["due"]),
+                    thread_key=kind.thread_key(source.name, item.key),
+                    label=source.label,
+                )
+            )
+        queued = []
+        for reminder in due_reminders(deadlines, self.store.reminders_done(), today, offsets):
+            alert = route(reminder_alert(reminder, today), self.config.slack.routes)
+            settled = [(*reminder.deadline.done_key, days) for days in reminder.covers]
+            queued.append((alert, settled))
+        if queued and not self.dry_run:
+            self.store.record_reminders(queued, self.clock.now())
+        self.alerts += [alert for alert, _ in queued]

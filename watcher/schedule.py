@@ -1,17 +1,17 @@
-"""When a source is due. Pure functions.
+"""When a source is due: the one answer `watcher run`, `watcher schedule` and the fast path
+all use. Pure functions.
 
 A source can say how often (`every: 15m`), at what times (`cron: "45 8 * * 1-5"`, in the
 `schedule.timezone`, default America/New_York, where the Federal Register keeps its hours),
-both, or neither. `watcher run` checks a source with neither every time; `watcher schedule`
-gives it `schedule.every`.
+both, or neither. A source with neither takes the caller's `default_every`: `watcher run`
+passes none (cron's own interval paces it: every run checks it), `watcher schedule` passes
+`schedule.every`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
-
-FAR = timedelta(days=366)
+from datetime import UTC, datetime, timedelta, tzinfo
 
 
 def check_cron(expression: str) -> str:
@@ -38,36 +38,36 @@ def next_due(
     last_check: datetime | None,
     *,
     every: timedelta | None,
-    crons: Sequence[str],
-    zone: tzinfo,
+    crons: Sequence[str] = (),
+    zone: tzinfo = UTC,
     now: datetime,
+    default_every: timedelta | None = None,
 ) -> datetime:
-    """When a source is next due: now if it never ran, else its earliest next time."""
+    """When a source is next due: now if it never ran (or the clock went back), else the
+    earliest of its `every` and `cron` times after its last check.
+
+    `last_check` counts failed checks too, so a failing source is not hammered faster than
+    its schedule."""
     if last_check is None or last_check > now:
-        return now  # never checked, or a clock that went backwards: check now
-    candidates = []
-    if every is not None:
-        candidates.append(last_check + every)
-    for expression in crons:
-        candidates.append(_next_fire(expression, last_check, zone))
-    if not candidates:
         return now
-    return min(candidates)
+    if every is None and not crons:
+        every = default_every
+    candidates = [last_check + every] if every is not None else []
+    candidates += [_next_fire(expression, last_check, zone) for expression in crons]
+    return min(candidates, default=now)
 
 
 def is_due(
     last_check: datetime | None,
-    every: timedelta | None,
-    now: datetime,
     *,
+    every: timedelta | None,
     crons: Sequence[str] = (),
-    zone: tzinfo | None = None,
+    zone: tzinfo = UTC,
+    now: datetime,
+    default_every: timedelta | None = None,
 ) -> bool:
-    """A source is due when it never ran, has no schedule, or its next time has come.
-
-    `last_check` counts failed checks too, so a failing source is not hammered faster than
-    its schedule.
-    """
-    from datetime import UTC
-
-    return next_due(last_check, every=every, crons=crons, zone=zone or UTC, now=now) <= now
+    """Whether a source should be checked now (see `next_due`)."""
+    when = next_due(
+        last_check, every=every, crons=crons, zone=zone, now=now, default_every=default_every
+    )
+    return when <= now

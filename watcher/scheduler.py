@@ -14,11 +14,14 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from watcher import stopping
-from watcher.config import Config, SourceConfig
-from watcher.deliver import Poster
-from watcher.runner import RunReport, deliver_pending, run, utcnow
+from watcher.clock import SYSTEM, Clock
+from watcher.posters import Poster
+from watcher.reporting import RunReport
+from watcher.runner import deliver_pending, run
 from watcher.schedule import next_due
-from watcher.store import Store, parse_iso
+from watcher.settings import Config, SourceConfig
+from watcher.sources import Registry
+from watcher.store import Store
 
 MAX_SLEEP = 60.0  # seconds: wake at least this often to retry deliveries and notice changes
 RETRY_DELIVERY = timedelta(minutes=1)
@@ -46,9 +49,13 @@ def plan(
     for source in sources:
         if not source.enabled:
             continue
-        every = source.every or (None if source.crons else default_every)
         when = next_due(
-            last_checks.get(source.name), every=every, crons=source.crons, zone=zone, now=now
+            last_checks.get(source.name),
+            every=source.every,
+            crons=source.crons,
+            zone=zone,
+            now=now,
+            default_every=default_every,
         )
         if when <= now:
             due.append(source.name)
@@ -57,28 +64,28 @@ def plan(
     return Plan(tuple(due), min(upcoming, default=now + default_every))
 
 
-def last_checks(config: Config, state_dir: Path) -> tuple[dict[str, datetime | None], int]:
+def last_checks(state_dir: Path) -> tuple[dict[str, datetime | None], int]:
     """Each source's last check, and how many alerts wait in the outbox."""
     store = Store.open_readonly(state_dir)
     try:
-        checks = {s.name: parse_iso(store.last_check(s.name)) for s in config.sources}
-        pending = store.outbox_counts().get("pending", 0)
+        return store.last_checks(), store.outbox.counts().get("pending", 0)
     finally:
         store.close()
-    return checks, pending
 
 
 def loop(
     config: Config,
     state_dir: Path,
     *,
+    registry: Registry,
     poster_factory: Callable[[], Poster],
     report: Callable[[RunReport], None],
     say: Callable[[str], None],
-    now: Callable[[], datetime] = utcnow,
+    clock: Clock = SYSTEM,
     max_runs: int | None = None,
 ) -> None:
     """Run due sources until asked to stop (or `max_runs` runs, for tests)."""
+    now = clock.now
     runs = 0
     last_delivery = now() - RETRY_DELIVERY
     say(
@@ -86,7 +93,7 @@ def loop(
         f"(times in {config.schedule.timezone})"
     )
     while not stopping.requested():
-        checks, pending = last_checks(config, state_dir)
+        checks, pending = last_checks(state_dir)
         current = now()
         next_plan = plan(
             config.sources,
@@ -99,10 +106,11 @@ def loop(
             outcome = run(
                 config,
                 state_dir,
+                registry=registry,
                 names=next_plan.due,
                 poster=poster_factory(),
+                clock=clock,
                 command="schedule",
-                now=now,
             )
             report(outcome)
             last_delivery = now()
@@ -112,10 +120,10 @@ def loop(
             if max_runs is not None and runs >= max_runs:
                 return
             if outcome.busy:
-                stopping.wait(5.0)
+                clock.sleep(5.0)
             continue
         if pending and current - last_delivery >= RETRY_DELIVERY:
-            delivery = deliver_pending(config, state_dir, poster_factory(), now=now)
+            delivery = deliver_pending(config, state_dir, poster_factory(), clock=clock)
             last_delivery = now()
             if delivery is not None:
                 say(
@@ -123,5 +131,5 @@ def loop(
                     f"{delivery.failed} failed"
                 )
         sleep = min(MAX_SLEEP, max(1.0, (next_plan.wake_at - now()).total_seconds()))
-        stopping.wait(sleep)
+        clock.sleep(sleep)
     say(f"stopped by {stopping.reason() or 'request'}")

@@ -2,7 +2,7 @@
 
 Each migration runs once, in a transaction with the record of it; rerunning is harmless.
 This module (and sqlite-utils) is only imported when a migration is pending: a fresh state
-directory, or an upgrade. `store.MIGRATIONS` lists the names so a run can check, with plain
+directory, or an upgrade. `db.MIGRATIONS` lists the names so a run can check, with plain
 sqlite3, that there is nothing to do.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("watcher")  # the names must match store.MIGRATIONS
+migrations = Migrations("watcher")  # the names must match db.MIGRATIONS
 
 
 @migrations()
@@ -150,3 +150,31 @@ def m006_health(db: Database) -> None:
     sources.add_column("silence_notice", int, not_null_default=0)
     sources.add_column("last_change_at", str)
     db.table("ops_notices").create({"key": str, "sent_at": str}, pk="key")
+
+
+@migrations()
+def m007_deadlines(db: Database) -> None:
+    """Deadlines in a table of their own, written from each relevant item's typed dates
+    when its check is recorded (reminders read it; stories add the deadlines their texts set).
+    """
+    db.table("deadlines").create(
+        {
+            "source": str,
+            "item_key": str,
+            "field": str,  # comments_close_on | effective_on
+            "due": str,  # ISO date
+        },
+        pk=("source", "item_key", "field"),
+        not_null={"due"},
+    )
+    db.table("deadlines").create_index(["due"])
+    # One-time upgrade of the state watcher 0.1 wrote: then only the Federal Register kinds'
+    # records held deadlines, under these two names. From here on the store writes this table
+    # from typed items and no code reads a record's fields.
+    for field in ("comments_close_on", "effective_on"):
+        db.execute(
+            "insert or replace into deadlines (source, item_key, field, due) "
+            f"select source, key, '{field}', substr(json_extract(record, '$.{field}'), 1, 10) "
+            "from items where relevant = 1 and removed_at is null "
+            f"and json_extract(record, '$.{field}') is not null"
+        )

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from watcher.errors import WatcherError
 
 _SLACK_TOKEN = re.compile(r"\bxox[a-zA-Z]-[A-Za-z0-9-]{6,}")
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
@@ -25,3 +29,18 @@ class RedactingFilter(logging.Filter):
             record.msg = cleaned
             record.args = ()
         return True
+
+
+def read_secret(name: str, environ: Mapping[str, str]) -> str | None:
+    """A secret from the variable `name`, or from the file `{name}_FILE` names (container
+    secrets); None when neither is set."""
+    value = environ.get(name, "").strip()
+    if value:
+        return value
+    path = environ.get(f"{name}_FILE", "").strip()
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise WatcherError(f"cannot read {name}_FILE {path}: {exc.strerror}") from None

@@ -22,9 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from watcher import HOMEPAGE, __version__, stopping
-from watcher.config import Config
-from watcher.deliver import Poster
+from watcher import USER_AGENT, __version__, stopping
+from watcher.clock import SYSTEM, Clock
+from watcher.posters import Poster
+from watcher.render import escape
+from watcher.settings import Config
+from watcher.sources import Registry
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +57,17 @@ class SlashCommands:
         state_dir: Path,
         signing_secret: str,
         *,
+        registry: Registry,
         poster_factory: Callable[[], Poster],
+        clock: Clock = SYSTEM,
         respond: Callable[[str, Mapping[str, Any]], None] | None = None,
     ):
         from slack_sdk.signature import SignatureVerifier
 
         self.config = config
         self.state_dir = state_dir
+        self.registry = registry
+        self.clock = clock
         self.verifier = SignatureVerifier(signing_secret)
         self.poster_factory = poster_factory
         self.respond = respond or post_response
@@ -112,7 +119,7 @@ class SlashCommands:
         if words[0] == "check" and len(words) == 2:
             name = words[1]
             if name not in self.config.names:
-                return ephemeral(f"There is no source named `{_plain(name)}`. Sources: {names}")
+                return ephemeral(f"There is no source named `{escape(name)}`. Sources: {names}")
             response_url = form.get("response_url", "")
             if urlsplit(response_url).scheme not in ("http", "https"):
                 return ephemeral("Slack sent no response_url; cannot report the result.")
@@ -123,29 +130,15 @@ class SlashCommands:
     # -- work -----------------------------------------------------------------------------
 
     def _status(self) -> str:
+        from watcher.overview import read_overview, slack_lines
         from watcher.store import Store
 
         store = Store.open_readonly(self.state_dir)
         try:
-            rows = store.status(self.config.names)
-            outbox = store.outbox_counts()
+            seen = read_overview(store, self.config.names)
         finally:
             store.close()
-        lines = []
-        for row in rows:
-            health = (
-                "ok"
-                if not row.consecutive_failures
-                else (f"failing ({row.consecutive_failures}×): {_plain(row.last_error or '')}")
-            )
-            lines.append(
-                f"• `{row.name}`: {health}; last success {row.last_success_at or 'never'}"
-                f"; {row.items} items"
-            )
-        lines.append(
-            f"Alerts: {outbox.get('pending', 0)} pending, {outbox.get('failed', 0)} failed"
-        )
-        return "\n".join(lines)
+        return "\n".join(slack_lines(seen, escape))
 
     def _work(self) -> None:
         while True:
@@ -157,7 +150,7 @@ class SlashCommands:
                 text = self.check(name)
             except Exception as exc:  # the answer must reach the person who asked
                 log.exception("manual check of %s failed", name)
-                text = f"The check of `{name}` could not run: {_plain(str(exc))}"
+                text = f"The check of `{name}` could not run: {escape(str(exc))}"
             try:
                 self.respond(response_url, {"response_type": "ephemeral", "text": text})
             except Exception:
@@ -170,21 +163,19 @@ class SlashCommands:
         report = run(
             self.config,
             self.state_dir,
+            registry=self.registry,
             names=[name],
             poster=self.poster_factory(),
+            clock=self.clock,
             command=f"slash check {name}",
         )
         if report.busy:
             return "Another run is in progress; try again in a minute."
-        return "\n".join(_plain(line) for line in text_lines(report)) or f"`{name}` checked."
+        return "\n".join(escape(line) for line in text_lines(report)) or f"`{name}` checked."
 
     def close(self) -> None:
         self.jobs.put(None)
         self.worker.join(timeout=5)
-
-
-def _plain(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def post_response(url: str, payload: Mapping[str, Any]) -> None:
@@ -193,7 +184,7 @@ def post_response(url: str, payload: Mapping[str, Any]) -> None:
         url,
         json=dict(payload),
         timeout=10.0,
-        headers={"User-Agent": f"watcher/{__version__} (+{HOMEPAGE})"},
+        headers={"User-Agent": USER_AGENT},
     )
 
 

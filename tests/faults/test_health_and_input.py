@@ -11,7 +11,7 @@ from werkzeug import Response
 
 from tests.conftest import HTTP_FOR_TESTS, Workspace, fr_config, fr_document, notice
 from tests.fakes import FakeSlack
-from watcher.store import DB_NAME
+from watcher.db import DB_NAME
 
 OPS = '  ops_channel: "#watcher-ops"\n'
 

@@ -22,16 +22,18 @@ from urllib.parse import urlencode, urlsplit
 
 from annotated_types import Interval
 
-from watcher.config import SourceConfig
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint, strip_cache_buster
-from watcher.http import Expect, Fetcher, Validators
+from watcher.http import CheckFetcher, Expect, Validators
 from watcher.match import normalise_text, normalise_type
-from watcher.models import Item, Snapshot, SourceMemory
-from watcher.sources.base import KindOptions, Role, SourceKind
+from watcher.models import Item, Link, Snapshot, SourceMemory
+from watcher.settings import KindOptions, SourceConfig
+from watcher.sources.base import Role, SourceKind
 
 API_RESULT_WINDOW = 10_000  # the API serves no result past the 10,000th of a query
-FR_INTERVAL = 0.2  # seconds between requests: the Federal Register asks for at most ~5 a second
+# Seconds between requests: the Federal Register asks for no more than about 5 a second.
+REQUEST_INTERVAL = 0.2
+CURSOR = "newest_publication_date"  # how far a check has read: the newest publication date
 
 FIELDS = (
     "abstract",
@@ -90,6 +92,7 @@ class FederalRegisterOptions(KindOptions):
     max_pages: Annotated[int, Interval(ge=1, le=50)] = 10
     lookback_days: Annotated[int, Interval(ge=1, le=3660)] = 30
     overlap_days: Annotated[int, Interval(ge=0, le=60)] = 3
+    request_interval: Annotated[float, Interval(ge=0, le=60)] = REQUEST_INTERVAL
 
     def problems(self) -> list[tuple[str, str]]:
         if "publication_date" in self.conditions:
@@ -194,12 +197,12 @@ def agency_names(doc: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def normalise_document(doc: Mapping[str, Any]) -> Item:
-    """One API result as an Item keyed by its document number."""
+def record_of(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """One API result as the record watcher keeps (and diffs field by field)."""
     number = _text(doc.get("document_number"))
     if not number:
         raise ValueError("document without a document_number")
-    record: dict[str, Any] = {
+    return {
         "document_number": number,
         "title": _text(doc.get("title")) or "(untitled)",
         "type": _text(doc.get("type")),
@@ -236,22 +239,102 @@ def normalise_document(doc: Mapping[str, Any]) -> Item:
         "comment_url": _text(doc.get("comment_url")),
         "regulations_dot_gov_url": _text(doc.get("regulations_dot_gov_url")),
     }
-    corrects = record["correction_of"]
+
+
+def instrument_of(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(instrument, number) as a trade lawyer names them: ("Proclamation", "10962"),
+    ("Executive Order", "14272"), ("Notice", None), ..."""
+    proclamation = record.get("proclamation_number")
+    order = record.get("executive_order_number")
+    if record.get("type") == "Presidential Document":
+        subtype = record.get("subtype")
+        if proclamation:
+            return subtype or "Proclamation", str(proclamation)
+        if order:
+            return subtype or "Executive Order", str(order)
+        return subtype or "Presidential document", None
+    return record.get("type"), None
+
+
+def document_links(record: Mapping[str, Any]) -> tuple[Link, ...]:
+    links = [
+        Link(label, str(record[key]))
+        for key, label in (
+            ("html_url", "Document"),
+            ("pdf_url", "PDF"),
+            ("comment_url", "Comment"),
+        )
+        if record.get(key)
+    ]
+    if record.get("regulations_dot_gov_url") and not record.get("comment_url"):
+        links.append(Link("Docket", str(record["regulations_dot_gov_url"])))
+    return tuple(links)
+
+
+def item_of(record: Mapping[str, Any]) -> Item:
+    """The typed item a document's record stands for."""
+    number = str(record["document_number"])
+    corrects = record.get("correction_of")
     if corrects is None and number[:3] in ("C1-", "C2-", "R1-", "R2-"):
         corrects = number[3:]
+    instrument, instrument_number = instrument_of(record)
     return Item(
         key=number,
-        title=record["title"],
+        title=record.get("title") or "(untitled)",
         record=record,
         fingerprint=fingerprint(record, VOLATILE),
-        url=record["html_url"],
-        summary=record["abstract"] or "",
-        published=record["publication_date"],
-        doc_type=record["type"],
-        subtype=record["subtype"],
-        agencies=tuple(record["agencies"]),
+        url=record.get("html_url"),
+        summary=record.get("abstract") or "",
+        body="\n".join(str(record[k]) for k in ("action", "dates") if record.get(k)),
+        published_on=record.get("publication_date"),
+        signed_on=record.get("signing_date"),
+        effective_on=record.get("effective_on"),
+        comments_close_on=record.get("comments_close_on"),
+        doc_type=record.get("type"),
+        subtype=record.get("subtype"),
+        agencies=tuple(record.get("agencies") or ()),
+        instrument=instrument,
+        number=instrument_number,
+        reference=number,
+        citation=record.get("citation"),
+        dockets=tuple(record.get("docket_ids") or ()),
         corrects=corrects,
+        text_url=record.get("raw_text_url"),
+        links=document_links(record),
     )
+
+
+def normalise_document(doc: Mapping[str, Any]) -> Item:
+    """One API result as an Item keyed by its document number."""
+    return item_of(record_of(doc))
+
+
+def restore(source: SourceConfig, key: str, record: Mapping[str, Any]) -> Item:
+    return item_of(record)
+
+
+# How messages name a document's fields when they report what changed.
+LABELS = {
+    "title": "Title",
+    "abstract": "Abstract",
+    "type": "Type",
+    "subtype": "Subtype",
+    "action": "Action",
+    "agencies": "Agencies",
+    "publication_date": "Published",
+    "signing_date": "Signed",
+    "effective_on": "Effective",
+    "comments_close_on": "Comments close",
+    "dates": "Dates",
+    "citation": "Citation",
+    "proclamation_number": "Proclamation number",
+    "executive_order_number": "Executive order number",
+    "docket_ids": "Dockets",
+    "corrections": "Corrections",
+    "correction_of": "Corrects",
+    "disposition_notes": "Disposition notes",
+}
+DATE_FIELDS = frozenset({"publication_date", "signing_date", "effective_on", "comments_close_on"})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,7 +367,7 @@ class _Query:
 
     def __init__(
         self,
-        fetcher: Fetcher,
+        fetcher: CheckFetcher,
         source: SourceConfig,
         known: Mapping[str, Mapping[str, str]] | None = None,
     ):
@@ -309,7 +392,7 @@ class _Query:
         key = query_key(self.endpoint, params)
         known = Validators.from_dict(self.known.get(key)) if conditional else None
         fetched = self.fetcher.get(
-            key, expect=Expect.JSON, validators=known, min_interval=FR_INTERVAL
+            key, expect=Expect.JSON, validators=known, min_interval=self.options.request_interval
         )
         if fetched.not_modified:
             return _Page(0, [], False, known, not_modified=True)
@@ -415,13 +498,18 @@ def _type_filter(conditions: Mapping[str, Any]) -> tuple[frozenset[str], frozens
     return values("type"), values("presidential_document_type")
 
 
-def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
+def progress(cursor: Mapping[str, Any]) -> str | None:
+    """The newest publication date a check has seen."""
+    seen = cursor.get(CURSOR)
+    return str(seen) if seen else None
+
+
+def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
     """Fetch the documents of this check's window and normalise them."""
     query = _Query(fetcher, source, memory.validators)
     options = query.options
     today = datetime.now(UTC).date()
-    requests_before = fetcher.requests
-    newest_seen = _parse_date(memory.cursor.get("newest_publication_date"))
+    newest_seen = _parse_date(memory.cursor.get(CURSOR))
     notes: list[str] = []
 
     if newest_seen is not None:
@@ -434,7 +522,6 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
                 unchanged=True,
                 cursor=dict(memory.cursor),
                 validators=dict(memory.validators),
-                requests=fetcher.requests - requests_before,
             )
     else:
         # First check: find the newest date the API has, then look back from it.
@@ -472,26 +559,26 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
         notes.append(f"{skipped} result(s) without a document_number were skipped")
 
     newest = max(
-        [d for d in (_parse_date(i.published) for i in items.values()) if d]
+        [d for d in (_parse_date(i.published_on) for i in items.values()) if d]
         + ([newest_seen] if newest_seen else []),
         default=None,
     )
-    cursor = {"newest_publication_date": newest.isoformat()} if newest else dict(memory.cursor)
+    cursor = {CURSOR: newest.isoformat()} if newest else dict(memory.cursor)
     return Snapshot(
         items=tuple(items.values()),
         complete=False,
         cursor=cursor,
         validators=query.validators,
-        requests=fetcher.requests - requests_before,
         notes=tuple(notes),
     )
 
 
-def backfill(fetcher: Fetcher, source: SourceConfig, since: date, until: date | None) -> Snapshot:
+def backfill(
+    fetcher: CheckFetcher, source: SourceConfig, since: date, until: date | None
+) -> Snapshot:
     """Every document published from `since` to `until`, however many: the date window is
     split until each part fits in what the API will page through."""
     query = _Query(fetcher, source)
-    before = fetcher.requests
     today = datetime.now(UTC).date()
     docs = query.window(since, until, today)
     items: dict[str, Item] = {}
@@ -501,12 +588,13 @@ def backfill(fetcher: Fetcher, source: SourceConfig, since: date, until: date | 
         except ValueError:
             continue
         items[item.key] = item
-    newest = max((d for d in (_parse_date(i.published) for i in items.values()) if d), default=None)
+    newest = max(
+        (d for d in (_parse_date(i.published_on) for i in items.values()) if d), default=None
+    )
     return Snapshot(
         items=tuple(items.values()),
         complete=False,
-        cursor={"newest_publication_date": newest.isoformat()} if newest else {},
-        requests=fetcher.requests - before,
+        cursor={CURSOR: newest.isoformat()} if newest else {},
         notes=tuple(query.notes),
     )
 
@@ -516,9 +604,14 @@ KIND = SourceKind(
     summary="published Federal Register documents matching `conditions`, via the FR API",
     options=FederalRegisterOptions,
     check=check,
+    restore=restore,
     volatile=VOLATILE,
     silent=frozenset({"corrections"}),
+    labels=LABELS,
+    date_fields=DATE_FIELDS,
     noun=("document", "documents"),
-    family="federal_register",
+    family="fr",  # the Federal Register's kinds share document numbers: one thread per document
     role=Role.PUBLISHED,
+    progress=progress,
+    backfill=backfill,
 )

@@ -16,13 +16,13 @@ from typing import Annotated, Any
 
 from annotated_types import Interval
 
-from watcher.config import SourceConfig
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
-from watcher.http import Expect, Fetcher
+from watcher.http import CheckFetcher, Expect
 from watcher.match import normalise_text
-from watcher.models import Item, Snapshot, SourceMemory
-from watcher.sources.base import KindOptions, SourceKind, get_unless_unchanged
+from watcher.models import Item, Link, Snapshot, SourceMemory
+from watcher.settings import KindOptions, SourceConfig
+from watcher.sources.base import SourceKind, get_unless_unchanged
 from watcher.text import html_to_text
 from watcher.urls import looks_like_url, normalise_link
 
@@ -47,7 +47,7 @@ def utc_iso(parsed: time.struct_time | None) -> str | None:
         return None
 
 
-def _plain(entry: Mapping[str, Any], key: str) -> Any:
+def _own(entry: Mapping[str, Any], key: str) -> Any:
     # FeedParserDict answers a missing `updated_parsed` with `published_parsed` (and a
     # deprecation warning); read the entry as the plain dict it is.
     return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
@@ -63,9 +63,9 @@ def entry_key(entry: Mapping[str, Any], link: str | None, title: str) -> str:
     return f"sha256:{digest[:32]}"
 
 
-def normalise_entry(entry: Mapping[str, Any], base_url: str, summary_chars: int) -> Item:
+def record_of(entry: Mapping[str, Any], base_url: str, summary_chars: int) -> dict[str, Any]:
+    """One feedparser entry as the record watcher keeps."""
     title = html_to_text(str(entry.get("title") or "")) or "(untitled)"
-    link = normalise_link(entry.get("link"), base_url)
     summary = (
         html_to_text(
             str(entry.get("summary") or entry.get("description") or ""), limit=summary_chars or None
@@ -73,36 +73,70 @@ def normalise_entry(entry: Mapping[str, Any], base_url: str, summary_chars: int)
         if summary_chars
         else ""
     )
-    categories = [
-        normalise_text(str(t.get("term")))
-        for t in entry.get("tags") or []
-        if isinstance(t, Mapping) and t.get("term")
-    ]
-    record: dict[str, Any] = {
+    return {
         "title": title,
-        "link": link,
+        "link": normalise_link(entry.get("link"), base_url),
         "summary": summary,
-        "published": utc_iso(_plain(entry, "published_parsed")),
-        "updated": utc_iso(_plain(entry, "updated_parsed")),
+        "published": utc_iso(_own(entry, "published_parsed")),
+        "updated": utc_iso(_own(entry, "updated_parsed")),
         "author": normalise_text(str(entry.get("author") or "")) or None,
-        "categories": categories,
+        "categories": [
+            normalise_text(str(t.get("term")))
+            for t in entry.get("tags") or []
+            if isinstance(t, Mapping) and t.get("term")
+        ],
     }
+
+
+# Categories that name an instrument (the White House files its actions under these).
+INSTRUMENT_CATEGORIES = {
+    "proclamations": "Proclamation",
+    "executive orders": "Executive Order",
+    "presidential memoranda": "Memorandum",
+    "memoranda": "Memorandum",
+}
+
+
+def item_of(key: str, record: Mapping[str, Any], *, full_text: bool = False) -> Item:
+    """The typed item an entry's record stands for; with `full_text`, its page is worth
+    reading for trade facts."""
+    link = record.get("link")
+    categories = [str(c).casefold() for c in record.get("categories") or []]
+    instrument = next(
+        (INSTRUMENT_CATEGORIES[c] for c in categories if c in INSTRUMENT_CATEGORIES), None
+    )
     return Item(
-        key=entry_key(entry, link, title),
-        title=title,
+        key=key,
+        title=record.get("title") or "(untitled)",
         record=record,
         fingerprint=fingerprint(record, VOLATILE),
         url=link,
-        summary=summary,
-        published=record["published"] or record["updated"],
+        summary=record.get("summary") or "",
+        published_on=record.get("published") or record.get("updated"),
+        instrument=instrument,
+        text_url=link if full_text else None,
+        links=(Link("Read it", link),) if link else (),
     )
 
 
-def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
+def normalise_entry(
+    entry: Mapping[str, Any], base_url: str, summary_chars: int, *, full_text: bool = False
+) -> Item:
+    """One feed entry as an Item keyed by its guid, else its link, else a hash."""
+    record = record_of(entry, base_url, summary_chars)
+    key = entry_key(entry, record["link"], record["title"])
+    return item_of(key, record, full_text=full_text)
+
+
+def restore(source: SourceConfig, key: str, record: Mapping[str, Any]) -> Item:
+    options = source.options
+    return item_of(key, record, full_text=isinstance(options, FeedOptions) and options.full_text)
+
+
+def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
     """Fetch and parse the feed; a 304 means nothing changed since the last check."""
     options = source.options
     assert isinstance(options, FeedOptions)
-    before = fetcher.requests
     fetched, unchanged = get_unless_unchanged(fetcher, source, memory, Expect.FEED, complete=False)
     if fetched is None:
         assert unchanged is not None
@@ -132,7 +166,9 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
         )
     items: dict[str, Item] = {}
     for entry in entries:
-        item = normalise_entry(entry, fetched.url, options.summary_chars)
+        item = normalise_entry(
+            entry, fetched.url, options.summary_chars, full_text=options.full_text
+        )
         items.setdefault(item.key, item)
     notes: tuple[str, ...] = ()
     if parsed.get("bozo") and entries:
@@ -144,7 +180,6 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
         items=tuple(items.values()),
         complete=False,
         validators={source.url: fetched.validators.as_dict()},
-        requests=fetcher.requests - before,
         notes=notes,
     )
 
@@ -154,6 +189,9 @@ KIND = SourceKind(
     summary="an RSS or Atom feed; entries keyed by guid, else link",
     options=FeedOptions,
     check=check,
+    restore=restore,
     volatile=VOLATILE,
+    labels={"link": "Link", "published": "Published", "author": "Author"},
+    date_fields=frozenset({"published"}),
     noun=("entry", "entries"),
 )

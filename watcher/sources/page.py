@@ -11,16 +11,17 @@ whatever else changes by itself. With `item_selector`, each match inside the par
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from watcher.config import SourceConfig
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
-from watcher.http import Expect, Fetcher
+from watcher.http import CheckFetcher, Expect
 from watcher.match import normalise_text
 from watcher.models import Item, Snapshot, SourceMemory
-from watcher.sources.base import KindOptions, SourceKind, get_unless_unchanged
+from watcher.settings import KindOptions, SourceConfig
+from watcher.sources.base import SourceKind, get_unless_unchanged
 from watcher.text import INVISIBLE
 from watcher.urls import normalise_link
 
@@ -139,16 +140,8 @@ def parse_page(content: bytes, url: str, source: SourceConfig) -> tuple[list[Ite
 
     if options.item_selector is None:
         lines = clean_lines(part.get_text("\n"), ignore)[:MAX_LINES]
-        page_record: dict[str, Any] = {"title": page_title, "lines": lines}
-        item = Item(
-            key="page",
-            title=source.label or page_title or source.name,
-            record=page_record,
-            fingerprint=fingerprint(page_record, ("title",)),
-            url=url,
-            summary="\n".join(lines),
-        )
-        return [item], False
+        page_record: dict[str, Any] = {"title": page_title, "lines": lines, "url": url}
+        return [restore(source, PAGE_KEY, page_record)], False
 
     entries = part.select(options.item_selector)
     if not entries:
@@ -163,19 +156,40 @@ def parse_page(content: bytes, url: str, source: SourceConfig) -> tuple[list[Ite
         anchor = entry if entry.name == "a" and entry.get("href") else entry.find("a", href=True)
         link = normalise_link(str(anchor["href"]), url) if anchor is not None else None
         key = link or f"text:{text.casefold()}"
-        record: dict[str, Any] = {"text": text, "url": link}
-        items.setdefault(
-            key,
-            Item(key=key, title=text, record=record, fingerprint=fingerprint(record), url=link),
-        )
+        items.setdefault(key, restore(source, key, {"text": text, "url": link}))
     if not items:
         raise SourceError(f"item_selector {options.item_selector!r} matched only empty entries")
     return list(items.values()), True
 
 
-def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
+PAGE_KEY = "page"  # the one item of a page watched as text lines
+
+
+def restore(source: SourceConfig, key: str, record: Mapping[str, Any]) -> Item:
+    """A list entry ({text, url}) or a whole page ({title, lines, url}) as an item."""
+    if key == PAGE_KEY:
+        lines = list(record.get("lines") or ())
+        return Item(
+            key=key,
+            title=source.label or record.get("title") or source.name,
+            record=record,
+            # the page's <title> and final address are shown, never a change of their own
+            fingerprint=fingerprint(record, ("title", "url")),
+            url=record.get("url") or source.url,
+            summary="\n".join(lines),
+        )
+    text = str(record.get("text") or "")
+    return Item(
+        key=key,
+        title=text,
+        record=record,
+        fingerprint=fingerprint(record),
+        url=record.get("url"),
+    )
+
+
+def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
     """Fetch the page; a 304 means nothing changed since the last check."""
-    before = fetcher.requests
     fetched, unchanged = get_unless_unchanged(fetcher, source, memory, Expect.HTML, complete=True)
     if fetched is None:
         assert unchanged is not None
@@ -186,7 +200,6 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
         complete=True,
         listing=listing,
         validators={source.url: fetched.validators.as_dict()},
-        requests=fetcher.requests - before,
     )
 
 
@@ -195,5 +208,10 @@ KIND = SourceKind(
     summary="part of an HTML page picked by a CSS selector, as text lines or a list of entries",
     options=PageOptions,
     check=check,
+    restore=restore,
+    # a page's <title> and final address are shown, never reported as a change
+    volatile=frozenset({"title", "url"}),
+    labels={"lines": "Lines", "text": "Text"},
+    line_fields=frozenset({"lines"}),
     noun=("entry", "entries"),
 )

@@ -12,16 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from watcher.config import SourceConfig
+from annotated_types import Interval
+
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
-from watcher.http import Expect, Fetcher
+from watcher.http import CheckFetcher, Expect
 from watcher.match import normalise_text
-from watcher.models import Item, Snapshot, SourceMemory
-from watcher.sources.base import KindOptions, Role, SourceKind
-from watcher.sources.federal_register import FR_INTERVAL, agency_names
+from watcher.models import Item, Link, Snapshot, SourceMemory
+from watcher.settings import KindOptions, SourceConfig
+from watcher.sources.base import Role, SourceKind
+from watcher.sources.federal_register import REQUEST_INTERVAL, agency_names, instrument_of
 
 # Re-uploads of the PDF change these without the filing changing.
 VOLATILE = frozenset({"pdf_url", "pdf_updated_at", "pdf_file_size", "raw_text_url", "html_url"})
@@ -29,7 +31,8 @@ VOLATILE = frozenset({"pdf_url", "pdf_updated_at", "pdf_file_size", "raw_text_ur
 
 @dataclass(frozen=True)
 class PublicInspectionOptions(KindOptions):
-    """No options of its own: `url`, `match` and `exclude` say everything."""
+    # Seconds between requests to the API host, as the Federal Register asks.
+    request_interval: Annotated[float, Interval(ge=0, le=60)] = REQUEST_INTERVAL
 
 
 def _text(value: Any) -> str | None:
@@ -39,15 +42,15 @@ def _text(value: Any) -> str | None:
     return cleaned or None
 
 
-def normalise_filing(doc: Mapping[str, Any]) -> Item:
-    """One public inspection document as an Item keyed by its document number."""
+def record_of(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """One public inspection document as the record watcher keeps."""
     number = _text(doc.get("document_number"))
     if not number:
         raise ValueError("filing without a document_number")
     title = _text(doc.get("title")) or " ".join(
         t for t in (_text(doc.get("subject_1")), _text(doc.get("subject_2"))) if t
     )
-    record: dict[str, Any] = {
+    return {
         "document_number": number,
         "title": title or "(untitled)",
         "type": _text(doc.get("type")),
@@ -67,26 +70,53 @@ def normalise_filing(doc: Mapping[str, Any]) -> Item:
         "pdf_updated_at": _text(doc.get("pdf_updated_at")),
         "pdf_file_size": doc.get("pdf_file_size"),
     }
+
+
+def item_of(record: Mapping[str, Any]) -> Item:
+    """The typed item a filing's record stands for."""
+    instrument, number = instrument_of(record)
+    links = tuple(
+        Link(label, str(record[key]))
+        for key, label in (("pdf_url", "PDF"), ("html_url", "Where it will publish"))
+        if record.get(key)
+    )
     return Item(
-        key=number,
-        title=record["title"],
+        key=str(record["document_number"]),
+        title=record.get("title") or "(untitled)",
         record=record,
         fingerprint=fingerprint(record, VOLATILE),
         # html_url already points at where the document will be once published.
-        url=record["pdf_url"] or record["html_url"],
-        summary="",
-        published=record["publication_date"],
-        doc_type=record["type"],
-        subtype=record["subtype"],
-        agencies=tuple(record["agencies"]),
+        url=record.get("pdf_url") or record.get("html_url"),
+        body=record.get("editorial_note") or "",
+        published_on=record.get("publication_date"),
+        doc_type=record.get("type"),
+        subtype=record.get("subtype"),
+        agencies=tuple(record.get("agencies") or ()),
+        instrument=instrument,
+        number=number,
+        reference=str(record["document_number"]),
+        dockets=tuple(record.get("docket_ids") or ()),
+        special=record.get("filing_type") == "special",
+        text_url=record.get("raw_text_url"),
+        links=links,
     )
 
 
-def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
+def normalise_filing(doc: Mapping[str, Any]) -> Item:
+    """One public inspection document as an Item keyed by its document number."""
+    return item_of(record_of(doc))
+
+
+def restore(source: SourceConfig, key: str, record: Mapping[str, Any]) -> Item:
+    return item_of(record)
+
+
+def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> Snapshot:
     """Fetch the current public inspection list."""
     endpoint = source.url.rstrip("/") + "/public-inspection-documents/current.json"
-    before = fetcher.requests
-    fetched = fetcher.get(endpoint, expect=Expect.JSON, min_interval=FR_INTERVAL)
+    options = source.options
+    assert isinstance(options, PublicInspectionOptions)
+    fetched = fetcher.get(endpoint, expect=Expect.JSON, min_interval=options.request_interval)
     try:
         data = json.loads(fetched.content)
     except ValueError as exc:
@@ -123,7 +153,6 @@ def check(fetcher: Fetcher, source: SourceConfig, memory: SourceMemory) -> Snaps
                 if data.get(k)
             },
         },
-        requests=fetcher.requests - before,
         notes=notes,
     )
 
@@ -133,8 +162,18 @@ KIND = SourceKind(
     summary="documents on the Federal Register's public inspection desk, before they publish",
     options=PublicInspectionOptions,
     check=check,
+    restore=restore,
     volatile=VOLATILE,
+    labels={
+        "title": "Title",
+        "publication_date": "Publishes",
+        "filing_type": "Filing",
+        "editorial_note": "Editorial note",
+        "docket_ids": "Dockets",
+        "num_pages": "Pages",
+    },
+    date_fields=frozenset({"publication_date"}),
     noun=("document on file", "documents on file"),
-    family="federal_register",
+    family="fr",
     role=Role.INSPECTION,
 )
