@@ -156,7 +156,7 @@ def notice(number: str, title: str, publication_date: str, **fields: Any) -> dic
     return fr_document(number, title, publication_date, **base)
 
 
-class TestClock:
+class ManualClock:
     """The wall clock plus an offset the test moves by hand; waiting moves the offset instead
     of sleeping, so a test never waits for time to pass."""
 
@@ -175,6 +175,10 @@ class TestClock:
     def advance(self, **delta: float) -> None:
         self.offset += timedelta(**delta)
 
+    def set(self, moment: datetime) -> None:
+        """From now on the clock reads `moment` (and goes on from there)."""
+        self.offset = moment - datetime.now(UTC)
+
 
 class Workspace:
     """A config file and a state directory, and the CLI run against them as a user would."""
@@ -184,7 +188,7 @@ class Workspace:
         self.config = root / "sources.yaml"
         self.state = root / "state"
         self.env: dict[str, str] = {}
-        self.clock = TestClock()
+        self.clock = ManualClock()
         self.registry: Any = None  # the built-in kinds, unless a test brings its own
 
     def write_config(self, text: str) -> Path:

@@ -175,6 +175,7 @@ def test_a_throttled_source_fails_alone_and_the_others_still_run(workspace, fr, 
   - name: fr-mirror
     kind: federal_register
     url: {other.url}
+    request_interval: 0
     match: [adjusting imports]
 """,
         )

@@ -16,11 +16,8 @@ from watcher.http import Fetcher
 from watcher.models import SourceMemory
 from watcher.settings import HttpSettings
 from watcher.sources.federal_register import check as fr_check
-from watcher.sources.federal_register import (
-    condition_params,
-    document_number_of,
-    normalise_document,
-)
+from watcher.sources.federal_register import normalise_document
+from watcher.sources.fr_api import condition_params, document_number_of
 
 HTTP = HttpSettings(per_host_interval=0, attempts=1, timeout=5)
 

@@ -371,6 +371,7 @@ def test_first_checks_of_several_sources_are_one_message(workspace, fr, slack, s
   - name: fr-other
     kind: federal_register
     url: {other.url}
+    request_interval: 0
 """,
         )
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import os
+import queue
 import re
 import signal
 import socket
@@ -16,18 +18,22 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import yaml
+from werkzeug import Response
 
-from tests.conftest import ROOT, Workspace, fr_config, fr_document, notice
+from tests.conftest import ROOT, ManualClock, Workspace, fr_config, fr_document, notice
 from watcher import stopping
 from watcher.config import parse_config
 from watcher.lock import RunLock
+from watcher.posters import StdoutPoster
 from watcher.scheduler import loop, plan
+from watcher.slash import Answer, SlashCommands
 from watcher.sources import REGISTRY
 
 NY = ZoneInfo("America/New_York")
@@ -115,7 +121,7 @@ def test_the_scheduler_runs_due_sources_and_never_overlaps_another_run(workspace
     said: list[str] = []
     reports = []
 
-    def schedule(**limits: int) -> None:
+    def schedule(**limits: Any) -> None:
         loop(
             config,
             workspace.state,
@@ -137,15 +143,29 @@ def test_the_scheduler_runs_due_sources_and_never_overlaps_another_run(workspace
     assert [s.name for s in reports[0].sources] == ["fr-trade"]
     requests = len(fr.requests)
 
+    class StopAfter(ManualClock):
+        """Waits without waiting, and asks for a stop once `minutes` have gone by."""
+
+        def __init__(self, minutes: float):
+            super().__init__()
+            self.minutes = minutes
+
+        def sleep(self, seconds: float) -> bool:
+            super().sleep(seconds)
+            if self.offset >= timedelta(minutes=self.minutes):
+                stopping.request("SIGTERM")
+            return stopping.requested()
+
     stopping.reset()
-    timer = threading.Timer(1.0, stopping.request, args=("SIGTERM",))
-    timer.start()
-    started = time.monotonic()
-    schedule()  # nothing due for an hour: it sleeps until the stop request
+    schedule(clock=StopAfter(50))  # nothing due for an hour: it waits, then the stop comes
     stopping.reset()
-    assert time.monotonic() - started < 5
     assert len(fr.requests) == requests, "not checked again before its hour"
     assert said[-1] == "stopped by SIGTERM"
+    reports.clear()
+    schedule(clock=StopAfter(70), max_runs=1)  # an hour later it is due again
+    stopping.reset()
+    assert [s.name for s in reports[0].sources] == ["fr-trade"]
+    assert len(fr.requests) > requests
 
 
 def test_watcher_schedule_as_a_process_logs_runs_and_stops_on_sigterm(workspace, fr):
@@ -248,39 +268,9 @@ def signed(body: dict, *, secret: str = SECRET, age: int = 0) -> tuple[bytes, di
     }
 
 
-@pytest.fixture
-def endpoint(workspace: Workspace, fr, slack_server):
-    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
-    workspace.write_config(
-        fr_config(fr.url).replace(
-            '  channel: "#trade-alerts"\n',
-            '  channel: "#trade-alerts"\n  commands: {allowed_users: [U0LAWYER, U0OPS]}\n',
-        )
-    )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = workspace.spawn(
-        "serve", "--host", "127.0.0.1", "--port", str(port), env={"SLACK_SIGNING_SECRET": SECRET}
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(base + "/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    slack_server.expect_request("/commands/response").respond_with_data("ok")
-    yield base, slack_server
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=20)
-    assert process.returncode == 0
-
-
-def command(text: str, response_url: str, user: str = "U0LAWYER") -> dict:
+def command(
+    text: str, response_url: str = "https://hooks.slack.com/x", user: str = "U0LAWYER"
+) -> dict:
     return {
         "command": "/watcher",
         "text": text,
@@ -291,82 +281,136 @@ def command(text: str, response_url: str, user: str = "U0LAWYER") -> dict:
     }
 
 
-def test_healthz(endpoint):
-    base, _ = endpoint
-    answer = httpx.get(base + "/healthz")
-    assert answer.status_code == 200 and answer.json()["ok"] is True
+def slash_config(fr_url: str) -> str:
+    return fr_config(fr_url).replace(
+        '  channel: "#trade-alerts"\n',
+        '  channel: "#trade-alerts"\n  commands: {allowed_users: [U0LAWYER, U0OPS]}\n',
+    )
 
 
-def test_a_signed_check_is_acknowledged_and_its_outcome_posted_back(endpoint, fr):
-    base, server = endpoint
-    body, headers = signed(command("check fr-trade", server.url_for("/commands/response")))
-    started = time.monotonic()
-    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
-    assert time.monotonic() - started < 3, "Slack wants an answer within 3 seconds"
-    assert answer.status_code == 200
-    assert answer.json()["text"] == "Checking `fr-trade` now; the result will follow here."
-    deadline = time.monotonic() + 20
-    while not server.log and time.monotonic() < deadline:
-        time.sleep(0.05)
-    ((request, _),) = server.log
-    posted = json.loads(request.get_data())
+@pytest.fixture
+def app(workspace: Workspace, fr):
+    """The slash-command handler as a function: requests in, answers out, and the outcome of
+    a check collected where Slack's response_url would get it."""
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(slash_config(fr.url))
+    config = parse_config(workspace.config.read_text(), workspace.config)
+    responses: queue.Queue[tuple[str, dict]] = queue.Queue()
+    handler = SlashCommands(
+        config,
+        workspace.state,
+        SECRET,
+        registry=REGISTRY,
+        poster_factory=lambda: StdoutPoster(io.StringIO()),
+        clock=workspace.clock,
+        respond=lambda url, payload: responses.put((url, dict(payload))),
+    )
+    yield handler, responses
+    handler.close()
+
+
+def post(handler: SlashCommands, body: bytes, headers: dict) -> Answer:
+    return handler.handle("POST", "/slack/commands", headers, body)
+
+
+def test_healthz_and_unknown_paths(app):
+    handler, _ = app
+    answer = handler.handle("GET", "/healthz", {}, b"")
+    assert answer.status == 200 and answer.body["ok"] is True
+    assert handler.handle("GET", "/admin", {}, b"").status == 404
+    assert handler.handle("GET", "/slack/commands", {}, b"").status == 405
+
+
+def test_a_signed_check_is_acknowledged_and_its_outcome_posted_back(app, fr):
+    handler, responses = app
+    answer = post(handler, *signed(command("check fr-trade")))
+    assert answer.status == 200
+    assert answer.body["text"] == "Checking `fr-trade` now; the result will follow here."
+    url, posted = responses.get(timeout=20)
+    assert url == "https://hooks.slack.com/x"
     assert posted["response_type"] == "ephemeral"
     assert "fr-trade: ok, baseline, 1 recorded" in posted["text"]
     assert fr.requests, "the check really ran"
 
 
-def test_forged_stale_and_unsigned_requests_are_refused(endpoint, fr):
-    base, server = endpoint
-    payload = command("check fr-trade", server.url_for("/commands/response"))
-    forged, forged_headers = signed(payload, secret="not-the-secret")
-    stale, stale_headers = signed(payload, age=600)
-    for body, headers in (
-        (forged, forged_headers),
-        (stale, stale_headers),
-        (urlencode(payload).encode(), {}),
-    ):
-        answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
-        assert answer.status_code == 401
+def test_forged_stale_and_unsigned_requests_are_refused(app, fr):
+    handler, responses = app
+    payload = command("check fr-trade")
+    forged = signed(payload, secret="not-the-secret")
+    stale = signed(payload, age=600)
+    for body, headers in (forged, stale, (urlencode(payload).encode(), {})):
+        assert post(handler, body, headers).status == 401
     body, headers = signed(payload)
-    tampered = body.replace(b"fr-trade", b"fr-trad3")
-    assert (
-        httpx.post(base + "/slack/commands", content=tampered, headers=headers).status_code == 401
-    )
-    time.sleep(0.3)
-    assert fr.requests == [] and server.log == []
+    assert post(handler, body.replace(b"fr-trade", b"fr-trad3"), headers).status == 401
+    assert handler.jobs.empty() and responses.empty() and fr.requests == []
 
 
 @pytest.mark.parametrize(
     "text", ["check nope", "check https://evil.example/feed", "check ../../etc/passwd"]
 )
-def test_only_configured_source_names_are_checked(endpoint, fr, text):
-    base, server = endpoint
-    body, headers = signed(command(text, server.url_for("/commands/response")))
-    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
-    assert answer.status_code == 200
-    assert answer.json()["text"].startswith("There is no source named")
-    assert "fr-trade" in answer.json()["text"]
-    time.sleep(0.3)
-    assert fr.requests == []
+def test_only_configured_source_names_are_checked(app, fr, text):
+    handler, _ = app
+    answer = post(handler, *signed(command(text)))
+    assert answer.status == 200
+    assert answer.body["text"].startswith("There is no source named")
+    assert "fr-trade" in answer.body["text"]
+    assert handler.jobs.empty() and fr.requests == []
 
 
-def test_only_allowed_users_may_check(endpoint, fr):
-    base, server = endpoint
-    body, headers = signed(
-        command("check fr-trade", server.url_for("/commands/response"), user="U0INTRUDER")
-    )
-    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
-    assert "not on the list" in answer.json()["text"]
-    time.sleep(0.3)
-    assert fr.requests == []
+def test_only_allowed_users_may_check(app, fr):
+    handler, _ = app
+    answer = post(handler, *signed(command("check fr-trade", user="U0INTRUDER")))
+    assert "not on the list" in answer.body["text"]
+    assert handler.jobs.empty() and fr.requests == []
 
 
-def test_status_from_slack(endpoint, workspace):
-    base, server = endpoint
+def test_status_from_slack(app, workspace):
+    handler, _ = app
     workspace.cli("run")
-    body, headers = signed(command("status", server.url_for("/commands/response")))
-    answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
-    assert "`fr-trade`: ok" in answer.json()["text"]
+    answer = post(handler, *signed(command("status")))
+    assert "`fr-trade`: ok" in answer.body["text"]
+
+
+def test_watcher_serve_answers_over_http(workspace: Workspace, fr, slack_server):
+    """The one end-to-end test: `watcher serve` as a process, a signed check over HTTP, and
+    its outcome posted back to the response_url."""
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(slash_config(fr.url))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = workspace.spawn(
+        "serve", "--host", "127.0.0.1", "--port", str(port), env={"SLACK_SIGNING_SECRET": SECRET}
+    )
+    base = f"http://127.0.0.1:{port}"
+    arrived = threading.Event()
+    slack_server.expect_request("/commands/response").respond_with_handler(
+        lambda request: (arrived.set(), Response("ok"))[1]
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert httpx.get(base + "/healthz", timeout=1).json()["ok"] is True
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        body, headers = signed(
+            command("check fr-trade", slack_server.url_for("/commands/response"))
+        )
+        started = time.monotonic()
+        answer = httpx.post(base + "/slack/commands", content=body, headers=headers)
+        assert time.monotonic() - started < 3, "Slack wants an answer within 3 seconds"
+        assert answer.json()["text"] == "Checking `fr-trade` now; the result will follow here."
+        assert arrived.wait(20)
+        ((request, _),) = slack_server.log
+        assert "fr-trade: ok, baseline, 1 recorded" in json.loads(request.get_data())["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    assert process.returncode == 0
 
 
 # --- the container files ---------------------------------------------------------------------

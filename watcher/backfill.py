@@ -57,7 +57,7 @@ def backfill(
     with RunLock(state_dir) as lock:
         if not lock.acquired:
             return BackfillReport(0, 0, 0, 0, 0.0, busy=True)
-        store = Store.open(state_dir)
+        store = Store.open(state_dir, wait=config.limits.state_wait)
         try:
             with Fetcher(config.http) as fetcher:
                 check = fetcher.for_check()

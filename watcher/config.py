@@ -24,6 +24,7 @@ from watcher.settings import (
     HealthSettings,
     HttpSettings,
     KindOptions,
+    LimitSettings,
     ScheduleSettings,
     SlackSettings,
     SourceConfig,
@@ -108,6 +109,7 @@ def assemble(path: Path, spec: Mapping[str, Any], registry: Registry) -> Config:
             timezone=schedule["timezone"], every=parse_duration(schedule["every"])
         ),
         http=HttpSettings(**http),
+        limits=LimitSettings(**spec["limits"]),
         sources=tuple(_source(s, registry[s["kind"]].options) for s in spec["sources"]),
     )
 

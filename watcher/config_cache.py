@@ -19,7 +19,7 @@ from typing import Any
 from watcher import __version__
 
 FILE = "config.spec.json"
-FORMAT = 1  # bump when the spec's shape changes within a version
+FORMAT = 2  # bump when the spec's shape changes within a version
 
 
 def read(cache_dir: Path, digest: str) -> dict[str, Any] | None:

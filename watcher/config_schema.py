@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -31,13 +31,20 @@ from pydantic import (
     model_validator,
 )
 
+from watcher.config_lines import Locator
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
 from watcher.match import compile_phrases
 from watcher.models import AlertEvent
 from watcher.routing import slack_mention
 from watcher.schedule import check_cron
-from watcher.settings import HealthSettings, HttpSettings, ScheduleSettings, SlackSettings
+from watcher.settings import (
+    HealthSettings,
+    HttpSettings,
+    LimitSettings,
+    ScheduleSettings,
+    SlackSettings,
+)
 from watcher.sources import Registry
 
 # ---------------------------------------------------------------------------------------------
@@ -179,7 +186,7 @@ class SlackModel(_Strict):
     reminders: list[int] = Field(default=list(SlackSettings.reminders), max_length=10)
     workspace_url: str | None = None
     ops_channel: str | None = Field(default=None, min_length=1)
-    timeout: int = Field(default=SlackSettings.timeout, ge=1, le=300)
+    timeout: float = Field(default=SlackSettings.timeout, ge=0.1, le=300)
     retries: int = Field(default=SlackSettings.retries, ge=0, le=10)
     retry_wait: float = Field(default=SlackSettings.retry_wait, ge=0, le=60)
 
@@ -238,11 +245,18 @@ class ScheduleModel(_Strict):
         return value
 
 
+class LimitsModel(_Strict):
+    check_deadline: float = Field(default=LimitSettings.check_deadline, gt=0, le=86_400)
+    run_deadline: float = Field(default=LimitSettings.run_deadline, gt=0, le=86_400)
+    state_wait: float = Field(default=LimitSettings.state_wait, ge=0, le=3600)
+
+
 class TopModel(_Strict):
     slack: SlackModel
     http: HttpModel = HttpModel()
     health: HealthModel = HealthModel()
     schedule: ScheduleModel = ScheduleModel()
+    limits: LimitsModel = LimitsModel()
     sources: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -263,7 +277,7 @@ def validate(text: str, path: Path, registry: Registry, *, deep: bool = False) -
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([Problem(where, f"not valid YAML: {problem}")]) from None
-    locate = _Locator(path, text, data)
+    locate = Locator(path, text, data)
     if not isinstance(data, dict):
         raise ConfigError([Problem(str(path), "expected a mapping with `slack:` and `sources:`")])
 
@@ -324,7 +338,7 @@ def _source_spec(
     raw: dict[str, Any],
     prefix: tuple[Any, ...],
     default_channel: str,
-    locate: _Locator,
+    locate: Locator,
     registry: Registry,
     deep: bool,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -373,7 +387,7 @@ def _fields(kind: Any) -> set[str]:
 def _problems(
     exc: ValidationError,
     prefix: tuple[Any, ...],
-    locate: _Locator,
+    locate: Locator,
     known: Sequence[str] | None = None,
 ) -> Iterator[Problem]:
     for error in exc.errors(include_url=False):
@@ -393,75 +407,3 @@ def _problems(
         elif error["type"] == "missing":
             message = "required key is missing"
         yield Problem(locate(loc), message)
-
-
-class _Locator:
-    """Turns a key path into `file:line: source 'name' (sources[2]): key.path`.
-
-    The YAML node tree that knows the lines is composed only when a problem is reported:
-    a valid file, the usual case, is parsed once."""
-
-    def __init__(self, path: Path, text: str, data: Any):
-        self.path = path
-        self.text = text
-        self.data = data
-        self._lines: Mapping[tuple[Any, ...], int] | None = None
-
-    @property
-    def lines(self) -> Mapping[tuple[Any, ...], int]:
-        if self._lines is None:
-            node = yaml.compose(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            self._lines = _line_index(node) if node is not None else {}
-        return self._lines
-
-    def __call__(self, loc: Sequence[Any]) -> str:
-        loc = tuple(loc)
-        line = None
-        lines = self.lines
-        for cut in range(len(loc), -1, -1):
-            line = lines.get(loc[:cut])
-            if line is not None:
-                break
-        where = f"{self.path}:{line}" if line else str(self.path)
-        if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int):
-            name = None
-            sources = self.data.get("sources") if isinstance(self.data, dict) else None
-            if isinstance(sources, list) and loc[1] < len(sources):
-                entry = sources[loc[1]]
-                name = entry.get("name") if isinstance(entry, dict) else None
-            label = f"source {name!r} (sources[{loc[1]}])" if name else f"sources[{loc[1]}]"
-            rest = _dotted(loc[2:])
-            return f"{where}: {label}" + (f": {rest}" if rest else "")
-        rest = _dotted(loc)
-        return f"{where}: {rest}" if rest else where
-
-
-def _dotted(loc: Sequence[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _line_index(node: yaml.Node) -> dict[tuple[Any, ...], int]:
-    """Map every key path in a composed YAML document to its 1-based line."""
-    lines: dict[tuple[Any, ...], int] = {(): node.start_mark.line + 1}
-
-    def walk(current: yaml.Node, path: tuple[Any, ...]) -> None:
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-                child = (*path, key)
-                lines[child] = key_node.start_mark.line + 1
-                walk(value_node, child)
-        elif isinstance(current, yaml.SequenceNode):
-            for index, item in enumerate(current.value):
-                child = (*path, index)
-                lines[child] = item.start_mark.line + 1
-                walk(item, child)
-
-    walk(node, ())
-    return lines

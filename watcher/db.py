@@ -16,7 +16,7 @@ from typing import Any
 from watcher.errors import StateError
 
 DB_NAME = "watcher.db"
-BUSY_TIMEOUT = 15.0  # seconds a write waits for another process's lock before giving up
+BUSY_TIMEOUT = 15.0  # seconds a write waits for another process's lock (limits.state_wait)
 
 # The migrations of watcher/schema.py, in order: checked with plain sqlite3 on every open, so
 # sqlite-utils is imported only when one of them is pending.
@@ -35,10 +35,11 @@ class Database:
     """A sqlite3 connection with explicit transactions that nest (savepoints), where every
     SQLite error becomes a `StateError`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None):
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, wait: float = BUSY_TIMEOUT):
         conn.isolation_level = None  # we say BEGIN and COMMIT ourselves
         self.conn = conn
         self.path = path
+        self.wait = wait
         self._savepoints = 0
 
     # -- transactions ---------------------------------------------------------------------
@@ -125,10 +126,15 @@ class Database:
     # -- errors ---------------------------------------------------------------------------
 
     def explain(self, exc: sqlite3.Error, doing: str) -> str:
-        return explain(self.path, exc, doing)
+        return explain(self.path, exc, doing, self.wait)
 
 
-def explain(path: Path | None, exc: sqlite3.Error, doing: str = "use the state database") -> str:
+def explain(
+    path: Path | None,
+    exc: sqlite3.Error,
+    doing: str = "use the state database",
+    wait: float = BUSY_TIMEOUT,
+) -> str:
     """One line for a person: what failed, why, and what to do."""
     where = str(path) if path else "the state database"
     text = str(exc)
@@ -142,7 +148,7 @@ def explain(path: Path | None, exc: sqlite3.Error, doing: str = "use the state d
     if "locked" in lowered or "busy" in lowered:
         return (
             f"cannot {doing}: {where} is locked by another process ({text}) for longer than "
-            f"{BUSY_TIMEOUT:.0f}s; nothing was lost, the next run picks up from here"
+            f"{wait:g}s (limits.state_wait); nothing was lost, the next run picks up from here"
         )
     if "readonly" in lowered or "unable to open" in lowered or "permission" in lowered:
         return f"cannot {doing}: {where} cannot be written ({text}); check permissions"
@@ -184,13 +190,14 @@ def ensure_state_dir(state_dir: Path) -> None:
         raise StateError(f"cannot create the state directory {state_dir}: {exc}") from None
 
 
-def connect(state_dir: Path) -> Database:
-    """Open (creating if needed) the database for writing, and migrate it."""
+def connect(state_dir: Path, wait: float = BUSY_TIMEOUT) -> Database:
+    """Open (creating if needed) the database for writing, and migrate it. A write waits up
+    to `wait` seconds for another process's lock."""
     ensure_state_dir(state_dir)
     path = state_dir / DB_NAME
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        conn = sqlite3.connect(str(path), timeout=wait, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = wal")
         # In WAL mode, NORMAL loses nothing to a crash of watcher, only (at worst) the last
@@ -198,8 +205,8 @@ def connect(state_dir: Path) -> Database:
         conn.execute("PRAGMA synchronous = NORMAL")
         migrate(conn)
     except sqlite3.Error as exc:
-        raise StateError(explain(path, exc, "open the state database")) from None
-    return Database(conn, path)
+        raise StateError(explain(path, exc, "open the state database", wait)) from None
+    return Database(conn, path, wait)
 
 
 def connect_readonly(state_dir: Path) -> Database:

@@ -10,15 +10,21 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from watcher.errors import FetchError
+from watcher.responses import (
+    ACCEPT,
+    Expect,
+    Fetched,
+    Validators,
+    check_content,
+    shorten,
+)
 from watcher.settings import HttpSettings
 
 if TYPE_CHECKING:
@@ -29,56 +35,18 @@ if TYPE_CHECKING:
 # httpx and stamina are imported where they are used, so that a run with nothing to fetch
 # (and `watcher --help`) does not pay for them.
 
+__all__ = [
+    "CheckFetcher",
+    "Expect",
+    "Fetched",
+    "Fetcher",
+    "Validators",
+    "check_content",
+    "parse_retry_after",
+]
+
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down for this run
-
-
-class Expect(Enum):
-    """What a caller expects the body to be; anything else is a fetch error."""
-
-    JSON = "JSON"
-    FEED = "an RSS or Atom feed"
-    HTML = "an HTML page"
-    TEXT = "text"
-
-
-@dataclass(frozen=True)
-class Validators:
-    """HTTP cache validators remembered between checks for conditional requests."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        out = {}
-        if self.etag:
-            out["If-None-Match"] = self.etag
-        if self.last_modified:
-            out["If-Modified-Since"] = self.last_modified
-        return out
-
-    def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified)) if v}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, str] | None) -> Validators:
-        data = data or {}
-        return cls(etag=data.get("etag"), last_modified=data.get("last_modified"))
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A successful response (or a 304 when validators were sent)."""
-
-    url: str
-    status: int
-    content: bytes
-    content_type: str
-    validators: Validators = field(default_factory=Validators)
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
 
 
 class _Retryable(Exception):
@@ -240,7 +208,7 @@ class Fetcher:
 
         tally = tally or Tally()
 
-        shown = _shorten(url)
+        shown = shorten(url)
         attempts = attempts or self.settings.attempts
         try:
             try:
@@ -288,7 +256,7 @@ class Fetcher:
         min_interval: float,
         tally: Tally,
     ) -> Fetched:
-        headers = {"Accept": _ACCEPT[expect]}
+        headers = {"Accept": ACCEPT[expect]}
         if validators:
             headers.update(validators.headers())
         parts = urlsplit(url)
@@ -313,9 +281,9 @@ class Fetcher:
                     parse_retry_after(response.headers.get("Retry-After")),
                 )
             if response.status_code >= 400:
-                raise FetchError(f"GET {_shorten(final_url)}: {_status_text(response)}")
+                raise FetchError(f"GET {shorten(final_url)}: {_status_text(response)}")
             if response.status_code != 200:
-                raise FetchError(f"GET {_shorten(final_url)}: unexpected {_status_text(response)}")
+                raise FetchError(f"GET {shorten(final_url)}: unexpected {_status_text(response)}")
             content = self._read_capped(response, final_url, tally)
         content_type = response.headers.get("Content-Type", "")
         check_content(content, content_type, expect, final_url)
@@ -343,7 +311,7 @@ class Fetcher:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(
-                f"GET {_shorten(url)}: response of {int(declared):,} bytes is over the "
+                f"GET {shorten(url)}: response of {int(declared):,} bytes is over the "
                 f"{cap:,}-byte limit (http.max_bytes)"
             )
         chunks = []
@@ -354,7 +322,7 @@ class Fetcher:
             tally.add(bytes_received=len(chunk))
             if size > cap:
                 raise FetchError(
-                    f"GET {_shorten(url)}: response is over the {cap:,}-byte limit (http.max_bytes)"
+                    f"GET {shorten(url)}: response is over the {cap:,}-byte limit (http.max_bytes)"
                 )
             chunks.append(chunk)
         return b"".join(chunks)
@@ -392,20 +360,6 @@ class CheckFetcher:
         )
 
 
-_ACCEPT = {
-    Expect.JSON: "application/json",
-    Expect.FEED: "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-    "text/xml;q=0.9, */*;q=0.1",
-    Expect.HTML: "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
-    Expect.TEXT: "text/plain, */*;q=0.5",
-}
-
-
-def _looks_like_html(content: bytes) -> bool:
-    head = content[:512].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:200]
-
-
 def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
     size = 0
     for chunk in chunks:
@@ -415,43 +369,5 @@ def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
         yield chunk
 
 
-def check_content(content: bytes, content_type: str, expect: Expect, url: str) -> None:
-    """Refuse a body that is not what the caller asked for.
-
-    The Federal Register answers a throttled client with an HTML "Request Access" page and
-    status 200; parsed as data it would look like an empty result and hide a whole day.
-    """
-    shown = _shorten(url)
-    media = content_type.split(";")[0].strip().lower()
-    if not content.strip():
-        raise FetchError(f"GET {shown}: empty body where {expect.value} was expected")
-    if expect is Expect.JSON:
-        if "json" in media:
-            return
-        if media == "text/html" or _looks_like_html(content):
-            raise FetchError(
-                f"GET {shown}: got an HTML page where JSON was expected "
-                "(throttled or blocked by the server?)"
-            )
-        if media in ("", "text/plain", "application/octet-stream") and content.lstrip()[:1] in (
-            b"{",
-            b"[",
-        ):
-            return
-        raise FetchError(f"GET {shown}: content type {media!r} where JSON was expected")
-    if expect is Expect.FEED:
-        if media in ("text/html", "application/xhtml+xml") or _looks_like_html(content):
-            raise FetchError(f"GET {shown}: got an HTML page where a feed was expected")
-        if content.lstrip()[:1] != b"<":
-            raise FetchError(f"GET {shown}: body is not XML where a feed was expected")
-        return
-    if expect is Expect.HTML and "json" in media:
-        raise FetchError(f"GET {shown}: got JSON where an HTML page was expected")
-
-
 def _status_text(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-
-
-def _shorten(url: str, limit: int = 160) -> str:
-    return url if len(url) <= limit else url[: limit - 1] + "…"

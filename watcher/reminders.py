@@ -14,12 +14,12 @@ from datetime import date
 from watcher.models import Alert, AlertEvent, Item
 
 # The deadlines every item can carry, by the name the state keeps them under.
-ITEM_DEADLINES = {"comments_close_on": "Comments close", "effective_on": "Takes effect"}
+ITEM_DEADLINES = {"comments_close": "Comments close", "effective": "Takes effect"}
 
 
 def item_deadlines(item: Item) -> dict[str, str]:
-    """field -> ISO date of the deadlines an item states."""
-    found = {"comments_close_on": item.comments_close_on, "effective_on": item.effective_on}
+    """deadline -> ISO date, for the deadlines an item states."""
+    found = {"comments_close": item.comments_close_on, "effective": item.effective_on}
     return {field: value[:10] for field, value in found.items() if value}
 
 
@@ -31,7 +31,7 @@ class Deadline:
     source_kind: str
     channel: str
     item: Item
-    field: str  # comments_close_on | effective_on
+    field: str  # a key of ITEM_DEADLINES
     due: date
     thread_key: str
     label: str | None = None
@@ -84,7 +84,7 @@ def reminder_alert(reminder: Reminder, today: date) -> Alert:
     item = deadline.item
     left = (deadline.due - today).days
     note = f"{ITEM_DEADLINES[deadline.field]} {_when(left, deadline.due)}"
-    if deadline.field == "comments_close_on" and any(x.label == "Comment" for x in item.links):
+    if deadline.field == "comments_close" and any(x.label == "Comment" for x in item.links):
         note += " (comment page linked below)"
     return Alert(
         source=deadline.source,

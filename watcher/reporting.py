@@ -62,7 +62,7 @@ def records(report: RunReport) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for source in report.sources:
         outcome = "failed" if not source.ok else "not_modified" if source.unchanged else "ok"
-        record: dict[str, Any] = {
+        entry: dict[str, Any] = {
             "event": "source",
             "run": report.run_id,
             "source": source.name,
@@ -76,10 +76,10 @@ def records(report: RunReport) -> list[dict[str, Any]]:
             "duration_s": round(source.seconds, 3),
         }
         if source.error:
-            record["error"] = source.error
+            entry["error"] = source.error
         if source.notes:
-            record["notes"] = list(source.notes)
-        out.append(record)
+            entry["notes"] = list(source.notes)
+        out.append(entry)
     if report.not_due:
         out.append({"event": "not_due", "run": report.run_id, "sources": list(report.not_due)})
     if report.delivery is not None:

@@ -1,25 +1,24 @@
 """One run down the pipeline, in named phases:
 
   select   which sources are due (`schedule.is_due`), or the ones named by `watcher check`
-  fetch    each source's check, in worker threads, each through its own counting fetcher
+  fetch    each source's check, in worker threads, through its own counting fetcher
+           (`fetching`: what finished comes back as it finishes; deadlines; family order)
   decide   pure: diff against the state, judge relevance, route (`decide`, `routing`)
-  enrich   the full texts of the alerts worth reading, in worker threads (`enrich`)
+  enrich   the full texts of the alerts worth reading, in the same workers (`enrich`)
   commit   one transaction per source: its items, deadlines and alerts (the outbox)
-  deliver  that source's alerts at once (`deliver`), then whatever is left at the end
+  deliver  that source's alerts at once (`deliver`); at the end, what is left, reminders
+           (`reminding`) and first-check lines included
 
-The run's own thread hands out the network work and does everything that touches the state,
-source by source as their checks finish: a slow or hanging source costs its own check,
-never another source's alert. A check that outlives its deadline, or the run's, is abandoned.
+The run's own thread does everything that touches the state, source by source as their
+checks finish: a slow or hanging source costs its own check, never another source's alert.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -29,14 +28,14 @@ from watcher.decide import Decision, Family, Related, decide
 from watcher.deliver import Delivery, DeliveryReport, drain
 from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
+from watcher.fetching import Fetched, Fetching, GaveUp, TextsRead
 from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
 from watcher.http import CheckFetcher, Fetcher
 from watcher.lock import RunLock
-from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
+from watcher.models import Alert, Snapshot, StoredItem
 from watcher.posters import Poster
-from watcher.reminders import Deadline, reminder_alert
-from watcher.reminders import due as due_reminders
+from watcher.reminding import queue_reminders
 from watcher.reporting import RunReport, SourceReport
 from watcher.routing import route
 from watcher.schedule import is_due
@@ -44,17 +43,10 @@ from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
 from watcher.sources.base import Role, SourceKind
 from watcher.store import Store, parse_iso
-from watcher.workers import Finished, Workers
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (sources settled, sources in all)
-
-# A source filed ahead of publication (public inspection) is decided after its family's
-# published source in the same run, which tells a withdrawn filing from a published one;
-# it waits for it this long at most, then goes on with what the state knows (a filing that
-# left the desk is then judged on the next check: never wrongly, at worst a check later).
-FAMILY_WAIT = 10.0
 
 
 def select_sources(
@@ -96,26 +88,15 @@ def run(
     if dry_run:
         store = Store.open_readonly(state_dir)
         try:
-            return _Run(config, store, registry, None, clock, dry_run=True).execute(
-                names, command, progress
-            )
+            return _Run(config, store, registry, None, clock).execute(names, command, progress)
         finally:
             store.close()
     with RunLock(state_dir) as lock:
         if not lock.acquired:
             return RunReport(busy=True, holder=lock.holder())
-        store = Store.open(state_dir)
+        store = Store.open(state_dir, wait=config.limits.state_wait)
         try:
-            delivery = (
-                Delivery(
-                    poster,
-                    clock,
-                    digest_threshold=config.slack.digest_threshold,
-                    ops_channel=config.slack.operations,
-                )
-                if poster is not None
-                else None
-            )
+            delivery = _delivery(config, poster, clock) if poster is not None else None
             return _Run(config, store, registry, delivery, clock, dry_run=False).execute(
                 names, command, progress
             )
@@ -130,17 +111,20 @@ def deliver_pending(
     with RunLock(state_dir) as lock:
         if not lock.acquired:
             return None
-        store = Store.open(state_dir)
+        store = Store.open(state_dir, wait=config.limits.state_wait)
         try:
-            delivery = Delivery(
-                poster,
-                clock,
-                digest_threshold=config.slack.digest_threshold,
-                ops_channel=config.slack.operations,
-            )
-            return drain(store.outbox, delivery)
+            return drain(store.outbox, _delivery(config, poster, clock))
         finally:
             store.close()
+
+
+def _delivery(config: Config, poster: Poster, clock: Clock) -> Delivery:
+    return Delivery(
+        poster,
+        clock,
+        digest_threshold=config.slack.digest_threshold,
+        ops_channel=config.slack.operations,
+    )
 
 
 @dataclass(frozen=True)
@@ -166,7 +150,7 @@ class _Run:
         delivery: Delivery | None,
         clock: Clock,
         *,
-        dry_run: bool,
+        dry_run: bool = True,
     ):
         self.config = config
         self.store = store
@@ -180,8 +164,7 @@ class _Run:
         self.stopped: str | None = None
         self.run_id: int | None = None
         self.decided: dict[str, _Decided] = {}
-        self.parked: dict[str, tuple[Finished, float]] = {}  # waiting for a family sibling
-        self.in_run: set[str] = set()
+        self.texts = TextFetcher()
 
     def kind(self, source: SourceConfig) -> SourceKind:
         return self.registry[source.kind]
@@ -199,17 +182,51 @@ class _Run:
         if sources:
             memories = {s.name: self.store.memory_of(rows.get(s.name)) for s in sources}
             with Fetcher(self.config.http) as fetcher:
-                self.texts = TextFetcher()
-                workers = Workers(min(self.config.http.concurrency, len(sources)), "check")
+                fetching = Fetching(
+                    fetcher,
+                    sources,
+                    memories,
+                    self.registry,
+                    self.config.limits,
+                    everyone=self.config.sources,
+                    settled=lambda name: name in self.reports,
+                    concurrency=self.config.http.concurrency,
+                )
                 try:
-                    self._fetch_and_settle(workers, fetcher, sources, memories, progress)
+                    self._settle(fetching, len(sources), progress)
                 finally:
-                    workers.close()
+                    fetching.close()
         if not stopping.requested():
-            self._queue_reminders()
+            now = self.clock.now()
+            reminders = queue_reminders(
+                self.store, self.config, self.registry, now, dry_run=self.dry_run
+            )
+            self.alerts += reminders
             self._deliver(None)
         if stopping.requested():
             self.stopped = stopping.reason()
+        return self._report(sources, waiting)
+
+    def _settle(self, fetching: Fetching, total: int, progress: Progress | None) -> None:
+        """Decide, commit and deliver each source as its network work finishes."""
+        for event in fetching.events():
+            if isinstance(event, GaveUp):
+                self._failed(event.source, event.reason, event.fetcher)
+            elif isinstance(event, TextsRead):
+                self._texts_read(event)
+            else:
+                decided = self._fetched(event)
+                if decided is not None and any(text_url(a) for a in decided.decision.alerts):
+                    self.decided[decided.source.name] = decided
+                    fetching.read_texts(decided.source, partial(self._read_texts, decided))
+                elif decided is not None:
+                    self._commit(decided)
+            if progress is not None:
+                progress(len(self.reports), total)
+        if fetching.out_of_time:
+            self.stopped = f"the run's deadline ({self.config.limits.run_deadline:g}s)"
+
+    def _report(self, sources: Sequence[SourceConfig], waiting: Sequence[str]) -> RunReport:
         order = {s.name: i for i, s in enumerate(sources)}
         report = RunReport(
             sources=tuple(sorted(self.reports.values(), key=lambda r: order[r.name])),
@@ -231,132 +248,22 @@ class _Run:
             )
         return report
 
-    # -- fetch ----------------------------------------------------------------------------
-
-    def _fetch_and_settle(
-        self,
-        workers: Workers,
-        fetcher: Fetcher,
-        sources: Sequence[SourceConfig],
-        memories: Mapping[str, SourceMemory],
-        progress: Progress | None,
-    ) -> None:
-        by_name = {s.name: s for s in sources}
-        self.in_run = set(by_name)
-        checks: dict[str, CheckFetcher] = {}
-        for source in sources:
-            checks[source.name] = fetcher.for_check()
-            check = partial(
-                self.kind(source).check, checks[source.name], source, memories[source.name]
-            )
-            workers.submit(("check", source.name), check)
-        limits = self.config.limits
-        run_ends = time.monotonic() + limits.run_deadline
-        while workers.outstanding or self.parked:
-            if stopping.requested():
-                return  # what finished is recorded; the rest waits for the next run
-            left = run_ends - time.monotonic()
-            if left <= 0:
-                self.stopped = f"the run's deadline ({limits.run_deadline:.0f}s)"
-                break
-            for name in self._unparked():
-                waited, _ = self.parked.pop(name)
-                self._fetched(by_name[name], waited, checks[name], memories[name], workers)
-            finished = workers.next_finished(min(0.2, left))
-            if finished is None:
-                self._abandon_overdue(workers, by_name, checks)
-                continue
-            step, name = finished.tag
-            source = by_name[name]
-            if step == "enrich":
-                self._enriched(source, finished)
-            elif self._waits_for_family(source):
-                self.parked[name] = (finished, time.monotonic())
-            else:
-                self._fetched(source, finished, checks[name], memories[name], workers)
-            if progress is not None:
-                progress(len(self.reports), len(sources))
-        for name in list(self.parked):  # out of time: decide with what the state knows
-            waited, _ = self.parked.pop(name)
-            self._fetched(by_name[name], waited, checks[name], memories[name], workers)
-        for step, name in sorted(workers.outstanding):
-            workers.abandon((step, name))
-            self._failed(
-                by_name[name],
-                f"still {'fetching' if step == 'check' else 'reading full texts'} when the run "
-                f"reached its deadline ({limits.run_deadline:.0f}s); abandoned",
-                checks[name],
-            )
-
-    def _waits_for_family(self, source: SourceConfig) -> bool:
-        """A filed-ahead source whose family's published source is in this run, unsettled."""
-        kind = self.kind(source)
-        if kind.role is not Role.INSPECTION or kind.family is None:
-            return False
-        return any(
-            other.name in self.in_run
-            and other.name not in self.reports
-            and self.registry[other.kind].family == kind.family
-            and self.registry[other.kind].role is Role.PUBLISHED
-            for other in self.config.sources
-        )
-
-    def _unparked(self) -> list[str]:
-        """Parked sources whose sibling has settled, or that have waited long enough."""
-        now = time.monotonic()
-        return [
-            name
-            for name, (finished, since) in self.parked.items()
-            if now - since >= FAMILY_WAIT or not self._waits_for_family(self.config.source(name))
-        ]
-
-    def _abandon_overdue(
-        self,
-        workers: Workers,
-        sources: Mapping[str, SourceConfig],
-        checks: Mapping[str, CheckFetcher],
-    ) -> None:
-        """A check past its deadline is given up on: it fails alone, the run goes on."""
-        deadline = self.config.limits.check_deadline
-        for tag in workers.outstanding:
-            started = workers.running_since(tag)
-            if started is None or time.monotonic() - started <= deadline:
-                continue
-            workers.abandon(tag)
-            _, name = tag
-            self._failed(
-                sources[name],
-                f"the check took longer than its deadline ({deadline:.0f}s); abandoned",
-                checks[name],
-            )
-
     # -- decide ---------------------------------------------------------------------------
 
-    def _fetched(
-        self,
-        source: SourceConfig,
-        finished: Finished,
-        fetcher: CheckFetcher,
-        memory: SourceMemory,
-        workers: Workers,
-    ) -> None:
-        error = finished.error
+    def _fetched(self, event: Fetched) -> _Decided | None:
+        source, error = event.source, event.error
         if isinstance(error, SourceError):
-            self._failed(source, str(error), fetcher)
-            return
-        if error is not None:  # a bug in one parser costs that source this run, not the run
+            self._failed(source, str(error), event.fetcher)
+            return None
+        if error is not None or event.snapshot is None:
+            # a bug in one parser costs that source this run, not the run
             log.debug("unexpected error checking %s", source.name, exc_info=error)
-            self._failed(source, f"unexpected {type(error).__name__}: {error}", fetcher)
-            return
-        snapshot: Snapshot = finished.value
+            self._failed(source, f"unexpected {type(error).__name__}: {error}", event.fetcher)
+            return None
+        memory = self.store.memory(source.name)
         baseline = not memory.baseline_done
-        decision = self._decide(source, snapshot, baseline)
-        decided = _Decided(source, snapshot, decision, fetcher, finished.seconds, baseline)
-        if any(text_url(alert) for alert in decision.alerts):
-            self.decided[source.name] = decided
-            workers.submit(("enrich", source.name), partial(self._read_texts, decided))
-            return
-        self._commit(decided)
+        decision = self._decide(source, event.snapshot, baseline)
+        return _Decided(source, event.snapshot, decision, event.fetcher, event.seconds, baseline)
 
     def _decide(self, source: SourceConfig, snapshot: Snapshot, baseline: bool) -> Decision:
         if snapshot.unchanged:
@@ -364,9 +271,8 @@ class _Run:
         kind = self.kind(source)
         keys = None
         if not snapshot.complete:
-            keys = {i.key for i in snapshot.items} | {
-                i.corrects for i in snapshot.items if i.corrects
-            }
+            keys = {i.key for i in snapshot.items}
+            keys |= {i.corrects for i in snapshot.items if i.corrects}
         previous = self.store.load_items(source.name, keys)
         family = self._family(source, kind, snapshot, previous)
         decision = decide(source, kind, snapshot, previous, baseline=baseline, family=family)
@@ -402,7 +308,7 @@ class _Run:
                 )
         return Family({k: tuple(v) for k, v in related.items()}, progress, today)
 
-    # -- enrich (in a worker) -------------------------------------------------------------
+    # -- enrich (reading runs in a worker) ------------------------------------------------
 
     def _read_texts(self, decided: _Decided) -> tuple[Alert, ...]:
         """The decided alerts with the trade facts of their documents' full texts."""
@@ -413,30 +319,28 @@ class _Run:
             out.append(with_facts(alert, text))
         return tuple(out)
 
-    def _enriched(self, source: SourceConfig, finished: Finished) -> None:
-        decided = self.decided.pop(source.name)
+    def _texts_read(self, event: TextsRead) -> None:
+        decided = self.decided.pop(event.source.name)
         alerts = decided.decision.alerts
-        if finished.error is not None:  # the facts are a bonus: the alerts go out without
-            log.debug("reading full texts for %s failed", source.name, exc_info=finished.error)
+        if event.error is not None:  # the facts are a bonus: the alerts go out without them
+            log.debug("reading full texts for %s failed", event.source.name, exc_info=event.error)
         else:
-            alerts = finished.value
+            alerts = event.value
         decision = replace(decided.decision, alerts=alerts)
-        self._commit(
-            replace(decided, decision=decision, seconds=decided.seconds + finished.seconds)
-        )
+        seconds = decided.seconds + event.seconds
+        self._commit(replace(decided, decision=decision, seconds=seconds))
 
     # -- commit and deliver ---------------------------------------------------------------
 
     def _commit(self, decided: _Decided) -> None:
         source, snapshot, decision = decided.source, decided.snapshot, decided.decision
-        now = self.clock.now()
         if not self.dry_run:
             self.store.record_check(
                 source=source.name,
                 kind=source.kind,
                 snapshot=snapshot,
                 decision=decision,
-                now=now,
+                now=self.clock.now(),
                 run_id=self.run_id,
             )
             self._judge_health(source)
@@ -459,6 +363,7 @@ class _Run:
 
     def _failed(self, source: SourceConfig, message: str, fetcher: CheckFetcher) -> None:
         message = " ".join(message.split())  # one line, whatever the error said
+        self.decided.pop(source.name, None)
         if not self.dry_run:
             self.store.record_failure(
                 source=source.name, kind=source.kind, error=message, now=self.clock.now()
@@ -495,43 +400,3 @@ class _Run:
             hold_baselines=sources is not None,
         )
         self.delivered = report if self.delivered is None else self.delivered + report
-
-    # -- reminders ------------------------------------------------------------------------
-
-    def _queue_reminders(self) -> None:
-        """Queue the deadline reminders due today, each once."""
-        offsets = self.config.slack.reminders
-        if not offsets:
-            return
-        today = self.clock.now().date()
-        rows = self.store.deadlines_from(today.isoformat())
-        if not rows:
-            return
-        configured = {s.name: s for s in self.config.sources}
-        deadlines = []
-        for row in rows:
-            source = configured.get(row["source"])
-            if source is None:
-                continue  # a source no longer in the configuration
-            kind = self.kind(source)
-            item = kind.restore(source, row["item_key"], json.loads(row["record"]))
-            deadlines.append(
-                Deadline(
-                    source=source.name,
-                    source_kind=source.kind,
-                    channel=source.channel,
-                    item=item,
-                    field=row["field"],
-                    due=date.fromisoformat(row["due"]),
-                    thread_key=kind.thread_key(source.name, item.key),
-                    label=source.label,
-                )
-            )
-        queued = []
-        for reminder in due_reminders(deadlines, self.store.reminders_done(), today, offsets):
-            alert = route(reminder_alert(reminder, today), self.config.slack.routes)
-            settled = [(*reminder.deadline.done_key, days) for days in reminder.covers]
-            queued.append((alert, settled))
-        if queued and not self.dry_run:
-            self.store.record_reminders(queued, self.clock.now())
-        self.alerts += [alert for alert, _ in queued]

@@ -155,26 +155,19 @@ def m006_health(db: Database) -> None:
 @migrations()
 def m007_deadlines(db: Database) -> None:
     """Deadlines in a table of their own, written from each relevant item's typed dates
-    when its check is recorded (reminders read it; stories add the deadlines their texts set).
-    """
+    when its check is recorded (reminders read it). Sources recorded before this migration
+    are indexed once by the next run, through their kinds (`deadlines_indexed`)."""
     db.table("deadlines").create(
         {
             "source": str,
             "item_key": str,
-            "field": str,  # comments_close_on | effective_on
+            "field": str,  # comments_close | effective
             "due": str,  # ISO date
         },
         pk=("source", "item_key", "field"),
         not_null={"due"},
     )
     db.table("deadlines").create_index(["due"])
-    # One-time upgrade of the state watcher 0.1 wrote: then only the Federal Register kinds'
-    # records held deadlines, under these two names. From here on the store writes this table
-    # from typed items and no code reads a record's fields.
-    for field in ("comments_close_on", "effective_on"):
-        db.execute(
-            "insert or replace into deadlines (source, item_key, field, due) "
-            f"select source, key, '{field}', substr(json_extract(record, '$.{field}'), 1, 10) "
-            "from items where relevant = 1 and removed_at is null "
-            f"and json_extract(record, '$.{field}') is not null"
-        )
+    db.table("sources").add_column("deadlines_indexed", int, not_null_default=0)
+    # Reminders already sent were recorded under the record fields' names.
+    db.execute("update reminders set field = replace(field, '_on', '')")

@@ -64,7 +64,7 @@ class SlackSettings:
     reminders: tuple[int, ...] = (7, 1)  # days before a comment deadline or effective date
     workspace_url: str | None = None  # https://acme.slack.com, for message links in history
     ops_channel: str | None = None  # where health notices go (default: channel)
-    timeout: int = 30  # seconds to wait for Slack's answer
+    timeout: float = 30.0  # seconds to wait for Slack's answer
     retries: int = 2  # more tries after a rate limit, a 5xx or a dropped connection
     retry_wait: float = 0.5  # seconds before the first retry (Slack's Retry-After wins)
     allowed_users: frozenset[str] = frozenset()  # who may use /watcher (empty: anyone)
@@ -98,6 +98,7 @@ class LimitSettings:
 
     check_deadline: float = 300.0  # seconds for one source's check, full texts included
     run_deadline: float = 900.0  # seconds for a whole run; what is not done waits for the next
+    state_wait: float = 15.0  # seconds a write waits for another process's lock on the state
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.db import Database, connect, connect_readonly
+from watcher.db import BUSY_TIMEOUT, Database, connect, connect_readonly
 from watcher.decide import Decision
 from watcher.health import HealthDecision, SourceHealth
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
@@ -65,9 +65,10 @@ class Store:
         self.outbox = Outbox(db)
 
     @classmethod
-    def open(cls, state_dir: Path) -> Store:
-        """Open (creating if needed) the database for writing, and migrate it."""
-        return cls(connect(state_dir))
+    def open(cls, state_dir: Path, *, wait: float = BUSY_TIMEOUT) -> Store:
+        """Open (creating if needed) the database for writing, and migrate it; a write waits
+        up to `wait` seconds for another process's lock."""
+        return cls(connect(state_dir, wait))
 
     @classmethod
     def open_readonly(cls, state_dir: Path) -> Store:
@@ -210,6 +211,7 @@ class Store:
         row = self.all_sources().get(source)
         values: dict[str, Any] = {
             "kind": kind,
+            "deadlines_indexed": 1 if row is None else row["deadlines_indexed"],
             "baseline_done": int(baseline_done),
             "last_check_at": stamp,
             "last_success_at": stamp,
@@ -279,6 +281,21 @@ class Store:
                 self.db.update("sources", "name", name, values)
 
     # -- deadlines and reminders ----------------------------------------------------------
+
+    def unindexed_sources(self) -> list[str]:
+        """Sources recorded before deadlines had a table of their own."""
+        rows = self.db.query("select name from sources where deadlines_indexed = 0")
+        return [row["name"] for row in rows]
+
+    def index_deadlines(self, source: str, deadlines: Iterable[tuple[str, str, str]]) -> None:
+        """Record (item key, deadline, due) for a source's items, once, and mark it done."""
+        with self.db.atomic(f"index the deadlines of {source}"):
+            self.db.executemany(
+                "insert or replace into deadlines (source, item_key, field, due) "
+                "values (?, ?, ?, ?)",
+                ((source, *deadline) for deadline in deadlines),
+            )
+            self.db.update("sources", "name", source, {"deadlines_indexed": 1})
 
     def deadlines_from(self, today: str) -> list[dict[str, Any]]:
         """Deadlines of relevant items still to come, with each item's key and record."""

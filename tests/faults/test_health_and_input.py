@@ -56,7 +56,7 @@ def test_a_source_expected_to_change_that_goes_quiet(workspace: Workspace, fr, s
     )
     workspace.use_slack(slack)
     workspace.cli("run")
-    time.sleep(1.1)
+    workspace.clock.advance(seconds=2)
     workspace.cli("run")
     workspace.cli("run")
     (quiet,) = ops_messages(slack)

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import Workspace, fr_config, fr_document, notice
 from tests.fakes import FakeFederalRegister, FakeSlack
 
-OPS = '  digest_threshold: 1000\n  ops_channel: "#watcher-ops"\n  timeout: 1\n'
+OPS = '  digest_threshold: 1000\n  ops_channel: "#watcher-ops"\n  timeout: 0.3\n'
 
 
 def setup(workspace: Workspace, fr: FakeFederalRegister, slack: FakeSlack) -> None:
@@ -91,7 +91,7 @@ def test_slack_timing_out_then_back(workspace, fr, slack):
 
     def handler(request):
         if slow["on"]:
-            time.sleep(1.5)  # longer than slack.timeout: 1
+            time.sleep(0.6)  # longer than slack.timeout: 0.3
             return Response("too late", status=503)
         return original(request)
 

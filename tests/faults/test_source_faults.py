@@ -19,7 +19,7 @@ FEED = (DATA / "whitehouse_presidential_actions.rss").read_text()
 
 
 def too_slow(request: Request) -> Response:
-    time.sleep(1.5)  # http.timeout is 1 second here
+    time.sleep(0.5)  # http.timeout is 0.2 seconds here
     return Response("{}", content_type="application/json")
 
 
@@ -70,7 +70,7 @@ EXPECTED_REASON = {
     "beyond the 10,000-result window": "documents match for",
     "not a search result": "not a documents search result",
 }
-HTTP = HTTP_FOR_TESTS.replace("  timeout: 5\n", "  timeout: 1\n  max_bytes: 200000\n")
+HTTP = HTTP_FOR_TESTS.replace("  timeout: 5\n", "  timeout: 0.2\n  max_bytes: 200000\n")
 
 
 def two_sources(workspace: Workspace, fr: FakeFederalRegister, server, slack: FakeSlack) -> None:
@@ -85,6 +85,7 @@ def two_sources(workspace: Workspace, fr: FakeFederalRegister, server, slack: Fa
                         "name": "fr-trade",
                         "kind": "federal_register",
                         "url": fr.url,
+                        "request_interval": 0,
                         "match": ["adjusting imports"],
                     },
                     {

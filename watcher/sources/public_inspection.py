@@ -23,7 +23,7 @@ from watcher.match import normalise_text
 from watcher.models import Item, Link, Snapshot, SourceMemory
 from watcher.settings import KindOptions, SourceConfig
 from watcher.sources.base import Role, SourceKind
-from watcher.sources.federal_register import REQUEST_INTERVAL, agency_names, instrument_of
+from watcher.sources.fr_api import REQUEST_INTERVAL, agency_names, instrument_of
 
 # Re-uploads of the PDF change these without the filing changing.
 VOLATILE = frozenset({"pdf_url", "pdf_updated_at", "pdf_file_size", "raw_text_url", "html_url"})

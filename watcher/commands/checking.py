@@ -1,0 +1,138 @@
+"""`watcher run`, `watcher check` and `watcher backfill`: checking sources."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from watcher.session import (
+    EXIT_OK,
+    Session,
+    dry_run_option,
+    errors_to_exit_codes,
+    known_sources,
+)
+from watcher.settings import Config
+
+
+@click.command()
+@dry_run_option
+@click.pass_obj
+@errors_to_exit_codes
+def run(obj: Session, dry_run: bool) -> None:
+    """Check every enabled source that is due, deliver alerts, record state (for cron)."""
+    if not dry_run:
+        from watcher.fastpath import nothing_due
+        from watcher.logs import say
+
+        waiting = nothing_due(obj.config_path, obj.state_dir, obj.clock.now())
+        if waiting is not None:
+            say("not due yet: " + ", ".join(waiting), obj.log_format, event="not_due")
+            sys.exit(EXIT_OK)
+    _execute(obj, obj.load(writes_state=not dry_run), None, dry_run=dry_run, command="run")
+
+
+@click.command()
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@dry_run_option
+@click.pass_obj
+@errors_to_exit_codes
+def check(obj: Session, names: Sequence[str], dry_run: bool) -> None:
+    """Check the named sources now, whatever their schedule (the manual recheck).
+
+    NAME is a source name from the configuration; URLs are not accepted.
+    """
+    config = obj.load(writes_state=not dry_run)
+    known_sources(config, names)
+    _execute(obj, config, names, dry_run=dry_run, command="check " + " ".join(names))
+
+
+def _execute(
+    obj: Session, config: Config, names: Sequence[str] | None, *, dry_run: bool, command: str
+) -> None:
+    from watcher.ping import ping
+    from watcher.reporting import emit, terminal_progress
+    from watcher.runner import run as run_pipeline
+    from watcher.stopping import stop_on_signals
+
+    poster = None if dry_run else obj.poster(config)
+    if not dry_run:
+        ping("start")
+    progress = terminal_progress() if obj.log_format == "text" else None
+    with stop_on_signals():
+        report = run_pipeline(
+            config,
+            obj.state_dir,
+            registry=obj.registry,
+            names=names,
+            dry_run=dry_run,
+            poster=poster,
+            clock=obj.clock,
+            command=command,
+            progress=progress,
+        )
+    if progress is not None:
+        progress.clear()
+    if report.busy:
+        holder = f" (pid {report.holder})" if report.holder else ""
+        click.echo(f"another run is in progress{holder}; nothing done", err=True)
+        sys.exit(EXIT_OK)
+    emit(report, obj.log_format)
+    if dry_run:
+        from watcher.plaintext import render_text
+
+        for alert in report.alerts:
+            click.echo(render_text(alert, alert.channel) + "\n")
+        click.echo(
+            f"dry run: {len(report.alerts)} alert(s) would be sent; nothing recorded or posted",
+            err=True,
+        )
+    else:
+        ping(str(report.exit_code))
+    sys.exit(report.exit_code)
+
+
+@click.command()
+@click.argument("name", metavar="NAME")
+@click.option("--since", required=True, metavar="DATE", help="First publication date, YYYY-MM-DD.")
+@click.option("--until", default=None, metavar="DATE", help="Last publication date (default: now).")
+@click.pass_obj
+@errors_to_exit_codes
+def backfill(obj: Session, name: str, since: str, until: str | None) -> None:
+    """Record a source's documents of a past period, announcing none (federal_register).
+
+    However many there are: the date range is split into windows the API will page through.
+    Later runs then know them, so only what is newer is announced.
+    """
+    from datetime import date as date_type
+
+    from watcher.backfill import backfill as run_backfill
+    from watcher.errors import UsageError
+
+    config = obj.load()
+    known_sources(config, [name])
+    try:
+        first = date_type.fromisoformat(since)
+        last = date_type.fromisoformat(until) if until else None
+    except ValueError as exc:
+        raise UsageError(f"dates are YYYY-MM-DD: {exc}") from None
+    report = run_backfill(
+        config, obj.state_dir, name, first, last, registry=obj.registry, clock=obj.clock
+    )
+    if report.busy:
+        click.echo("another run is in progress; nothing done", err=True)
+        sys.exit(EXIT_OK)
+    click.echo(
+        f"{name}: back-filled {report.documents} documents ({report.relevant} relevant, "
+        f"{report.new} new to the state) in {report.requests} requests, "
+        f"{report.seconds:.1f}s; none announced",
+        err=True,
+    )
+    if report.first_check_pending:
+        click.echo(
+            f"{name} has not had its first check: that check is its baseline, recording what "
+            "was published after this period without announcing it",
+            err=True,
+        )

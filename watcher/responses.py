@@ -1,0 +1,110 @@
+"""What a response must be to be used: the kind of body a caller expects, the validators of
+a conditional request, and the checks that turn a wrong body into a one-line error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from watcher.errors import FetchError
+
+
+class Expect(Enum):
+    """What a caller expects the body to be; anything else is a fetch error."""
+
+    JSON = "JSON"
+    FEED = "an RSS or Atom feed"
+    HTML = "an HTML page"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Validators:
+    """HTTP cache validators remembered between checks for conditional requests."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("etag", self.etag), ("last_modified", self.last_modified)) if v}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str] | None) -> Validators:
+        data = data or {}
+        return cls(etag=data.get("etag"), last_modified=data.get("last_modified"))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A successful response (or a 304 when validators were sent)."""
+
+    url: str
+    status: int
+    content: bytes
+    content_type: str
+    validators: Validators = field(default_factory=Validators)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+ACCEPT = {
+    Expect.JSON: "application/json",
+    Expect.FEED: "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+    "text/xml;q=0.9, */*;q=0.1",
+    Expect.HTML: "text/html, application/xhtml+xml;q=0.9, */*;q=0.1",
+    Expect.TEXT: "text/plain, */*;q=0.5",
+}
+
+
+def looks_like_html(content: bytes) -> bool:
+    head = content[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head[:200]
+
+
+def check_content(content: bytes, content_type: str, expect: Expect, url: str) -> None:
+    """Refuse a body that is not what the caller asked for.
+
+    The Federal Register answers a throttled client with an HTML "Request Access" page and
+    status 200; parsed as data it would look like an empty result and hide a whole day.
+    """
+    shown = shorten(url)
+    media = content_type.split(";")[0].strip().lower()
+    if not content.strip():
+        raise FetchError(f"GET {shown}: empty body where {expect.value} was expected")
+    if expect is Expect.JSON:
+        if "json" in media:
+            return
+        if media == "text/html" or looks_like_html(content):
+            raise FetchError(
+                f"GET {shown}: got an HTML page where JSON was expected "
+                "(throttled or blocked by the server?)"
+            )
+        if media in ("", "text/plain", "application/octet-stream") and content.lstrip()[:1] in (
+            b"{",
+            b"[",
+        ):
+            return
+        raise FetchError(f"GET {shown}: content type {media!r} where JSON was expected")
+    if expect is Expect.FEED:
+        if media in ("text/html", "application/xhtml+xml") or looks_like_html(content):
+            raise FetchError(f"GET {shown}: got an HTML page where a feed was expected")
+        if content.lstrip()[:1] != b"<":
+            raise FetchError(f"GET {shown}: body is not XML where a feed was expected")
+        return
+    if expect is Expect.HTML and "json" in media:
+        raise FetchError(f"GET {shown}: got JSON where an HTML page was expected")
+
+
+def shorten(url: str, limit: int = 160) -> str:
+    return url if len(url) <= limit else url[: limit - 1] + "…"
