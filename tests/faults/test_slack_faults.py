@@ -134,6 +134,11 @@ def test_permanent_slack_errors_are_recorded_and_reported_once(workspace, fr, sl
     status = workspace.cli("status", "--json")
     assert status.exit_code == 1
     assert json.loads(status.stdout)["alerts"]["failed"] == 3
+    explained = workspace.cli("status").stdout
+    assert (
+        f"3 failed: Slack refused them: {error} (#trade-alerts); `watcher retry` after fixing"
+        in explained
+    )
     history = json.loads(workspace.cli("history", "--json").stdout)
     assert {h["last_error"] for h in history if h["status"] == "failed"} == {
         f"Slack refused the message: {error}"
