@@ -130,4 +130,5 @@ def _source(spec: Mapping[str, Any], options: type[KindOptions]) -> SourceConfig
         label=spec["label"],
         expect=parse_duration(spec["expect"]) if spec["expect"] else None,
         crons=tuple(spec["cron"]),
+        fetch_hosts=frozenset(spec["fetch_hosts"]),
     )

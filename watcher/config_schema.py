@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -108,6 +109,15 @@ class SourceModel(_Strict):
     enabled: bool = True
     match: RuleList = []
     exclude: RuleList = []
+    fetch_hosts: PhraseList = []
+
+    @field_validator("fetch_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d{1,5})?", host.strip()):
+                raise ValueError(f"{host!r} is not a host name (example: www.federalregister.gov)")
+        return [host.strip().casefold() for host in value]
 
     @field_validator("url")
     @classmethod
@@ -208,6 +218,7 @@ class SlackModel(_Strict):
 class HttpModel(_Strict):
     timeout: float = Field(default=HttpSettings.timeout, gt=0)
     connect_timeout: float = Field(default=HttpSettings.connect_timeout, gt=0)
+    deadline: float = Field(default=HttpSettings.deadline, gt=0, le=3600)
     max_bytes: int = Field(default=HttpSettings.max_bytes, ge=1024)
     attempts: int = Field(default=HttpSettings.attempts, ge=1, le=10)
     retry_budget: float = Field(default=HttpSettings.retry_budget, gt=0)

@@ -82,14 +82,21 @@ class Fetching:
         self.everyone = everyone  # every configured source, to find a source's family
         self.settled = settled  # whether the run has settled a source (for family order)
         self.sources = {s.name: s for s in sources}
-        self.fetchers = {s.name: fetcher.for_check() for s in sources}
+        self.fetchers = {
+            s.name: fetcher.for_check(s.url, s.fetch_hosts, limits.check_deadline) for s in sources
+        }
         self.parked: dict[str, tuple[Fetched, float]] = {}
         self.out_of_time = False
         self.workers = Workers(min(concurrency, len(sources)), "check")
         for source in sources:
-            check = registry[source.kind].check
-            job = partial(check, self.fetchers[source.name], source, memories[source.name])
+            job = partial(self._check, source, memories[source.name])
             self.workers.submit(("check", source.name), job)
+
+    def _check(self, source: SourceConfig, memory: SourceMemory) -> Snapshot:
+        """A source's check, in a worker: its deadline counts from when it starts."""
+        fetcher = self.fetchers[source.name]
+        fetcher.begin()
+        return self.registry[source.kind].check(fetcher, source, memory)
 
     def read_texts(self, source: SourceConfig, job: Callable[[], Any]) -> None:
         self.workers.submit(("texts", source.name), job)

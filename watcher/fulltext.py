@@ -34,7 +34,7 @@ class TextFetcher:
                 return None
             self.budget -= 1
         try:
-            fetched = fetcher.get(url, expect=Expect.TEXT, attempts=1)
+            fetched = fetcher.get(url, expect=Expect.TEXT, attempts=1, from_content=True)
         except FetchError:
             with self._lock:
                 self.failed_hosts.add(host)

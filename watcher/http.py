@@ -1,8 +1,11 @@
-"""All of watcher's HTTP: one httpx client, retries, limits, politeness, content checks.
+"""All of watcher's HTTP: httpx clients, politeness, retries, deadlines, redirects, limits.
 
 A source asks for a URL and says what it expects (JSON, a feed, an HTML page); it gets the
 bytes back or a FetchError with one line a person can act on. Retries (transport errors, 429,
-5xx) back off exponentially with jitter through stamina and honour `Retry-After`.
+5xx) back off exponentially with jitter through stamina and honour `Retry-After`. Every
+request ends by its deadline (`http.deadline`, or the check's if sooner), connect, reads,
+redirects, retries and waits together; each redirect is vetted, and a URL found in content
+may lead only where its source allows (`watcher.netguard`).
 """
 
 from __future__ import annotations
@@ -11,10 +14,9 @@ import email.utils
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 from watcher.errors import FetchError
 from watcher.responses import (
@@ -26,11 +28,14 @@ from watcher.responses import (
     shorten,
 )
 from watcher.settings import HttpSettings
+from watcher.traffic import HostGate, Tally
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
+
+    from watcher.netguard import Origin
 
 # httpx and stamina are imported where they are used, so that a run with nothing to fetch
 # (and `watcher --help`) does not pay for them.
@@ -46,6 +51,7 @@ __all__ = [
 ]
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down for this run
 
 
@@ -86,66 +92,33 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-class _HostGate:
-    """Politeness: at most N requests in flight in all and per host, and a minimum gap
-    between the starts of two requests to one host."""
-
-    def __init__(self, concurrency: int, per_host: int, interval: float):
-        self._overall = threading.BoundedSemaphore(concurrency)
-        self._per_host = per_host
-        self._interval = interval
-        self._lock = threading.Lock()
-        self._slots: dict[str, threading.BoundedSemaphore] = {}
-        self._next_start: dict[str, float] = {}
-
-    @contextmanager
-    def enter(self, host: str, interval: float = 0.0) -> Iterator[None]:
-        gap = max(self._interval, interval)
-        with self._lock:
-            slot = self._slots.setdefault(host, threading.BoundedSemaphore(self._per_host))
-        with slot, self._overall:
-            if gap:
-                with self._lock:
-                    now = time.monotonic()
-                    start = max(now, self._next_start.get(host, now))
-                    self._next_start[host] = start + gap
-                if start > now:
-                    time.sleep(start - now)
-            yield
-
-
-class Tally:
-    """Requests made and bytes received, for one check's report."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.bytes_received = 0
-
-    def add(self, *, requests: int = 0, bytes_received: int = 0) -> None:
-        with self._lock:
-            self.requests += requests
-            self.bytes_received += bytes_received
-
-
 class Fetcher:
     """The HTTP machinery of a run: a connection pool per host and the politeness gate.
-    Thread-safe; each check fetches through its own `CheckFetcher`, which counts for it."""
+    Thread-safe; each check fetches through its own `CheckFetcher`, which counts for it and
+    knows where its URLs may lead."""
 
     def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None):
         self.settings = settings
-        self._transport = transport
+        self._transport = transport  # a test's mock transport; else the guarded one
         # One client (one connection pool) per host: httpcore's pool walks all its connections
         # for every request it assigns, which costs more CPU than the requests themselves
         # once dozens of connections share one pool. Per host, a pool stays small.
         self._clients: dict[str, httpx.Client] = {}
         self._clients_lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
-        self._gate = _HostGate(settings.concurrency, settings.per_host, settings.per_host_interval)
+        self._gate = HostGate(settings.concurrency, settings.per_host, settings.per_host_interval)
 
-    def for_check(self) -> CheckFetcher:
-        """A view of this fetcher for one source's check, counting that check's requests."""
-        return CheckFetcher(self)
+    def for_check(
+        self,
+        source_url: str = "",
+        fetch_hosts: frozenset[str] = frozenset(),
+        deadline: float | None = None,
+    ) -> CheckFetcher:
+        """A view of this fetcher for one source's check: its requests counted, its content's
+        URLs kept to where the source allows, all of it done within `deadline` seconds."""
+        from watcher.netguard import Origin
+
+        return CheckFetcher(self, Origin(source_url, fetch_hosts), deadline)
 
     def _client(self, origin: str) -> httpx.Client:
         with self._clients_lock:
@@ -153,20 +126,22 @@ class Fetcher:
             if client is None:
                 import httpx
 
+                from watcher.nettransport import GuardedTransport
+
                 settings = self.settings
+                limits = httpx.Limits(
+                    max_connections=settings.per_host,
+                    max_keepalive_connections=settings.per_host,
+                )
+                # https needs the CA bundle, loaded once for all clients (it costs
+                # milliseconds and megabytes each time); plain http never uses it.
+                tls = self._tls_context() if origin.startswith("https:") else None
                 client = httpx.Client(
-                    # https needs the CA bundle, loaded once for all clients (it costs
-                    # milliseconds and megabytes each time); plain http never uses it.
-                    verify=self._tls_context() if origin.startswith("https:") else False,
                     timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-                    limits=httpx.Limits(
-                        max_connections=settings.per_host,
-                        max_keepalive_connections=settings.per_host,
-                    ),
-                    follow_redirects=True,
-                    max_redirects=settings.max_redirects,
+                    limits=limits,
+                    follow_redirects=False,  # each hop is vetted in `_get_once`
                     headers={"User-Agent": settings.user_agent},
-                    transport=self._transport,
+                    transport=self._transport or GuardedTransport(ssl_context=tls, limits=limits),
                 )
                 self._clients[origin] = client
             return client
@@ -192,103 +167,180 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- one request ----------------------------------------------------------------------
+
     def get(
         self,
         url: str,
         *,
         expect: Expect,
-        params: Any = None,
         validators: Validators | None = None,
         attempts: int | None = None,
         min_interval: float = 0.0,
         tally: Tally | None = None,
+        origin: Origin | None = None,
+        from_content: bool = False,
+        ends: float | None = None,
     ) -> Fetched:
-        """GET a URL, retrying what is worth retrying; raise FetchError otherwise."""
+        """GET a URL, retrying what is worth retrying; raise FetchError otherwise.
+
+        The whole request (connect, every read, redirects, retries and their waits) ends by
+        `http.deadline` seconds from now, or by `ends` (a time.monotonic()) if sooner. A URL
+        `from_content` must lead where `origin` allows."""
         import httpx
 
+        from watcher.netguard import AddressRefused, DeadlinePassed, Origin, Reach, guarded
+
         tally = tally or Tally()
-
+        origin = origin or Origin(url)
         shown = shorten(url)
-        attempts = attempts or self.settings.attempts
+        started = time.monotonic()
+        deadline = started + self.settings.deadline
+        if ends is not None:
+            deadline = min(deadline, ends)
         try:
-            try:
-                return self._get_once(url, expect, params, validators, min_interval, tally)
-            except Exception as exc:
-                if attempts <= 1 or not _retry_hook(exc):
-                    raise
-                failure: Exception | None = exc
-            # Most requests succeed the first time, so stamina (and tenacity) are loaded only
-            # for a retry. The failure above counts as stamina's first attempt: it backs off
-            # (or waits what Retry-After asked) before the second, exactly as if it had made it.
-            import stamina
-
-            for attempt in stamina.retry_context(
-                on=_retry_hook,
-                attempts=attempts,
-                timeout=self.settings.retry_budget,
-                wait_initial=self.settings.retry_wait,
-                wait_max=max(self.settings.retry_wait, 30.0),
-                wait_jitter=1.0,
-            ):
-                with attempt:
-                    if failure is not None:
-                        earlier, failure = failure, None
-                        raise earlier
-                    return self._get_once(url, expect, params, validators, min_interval, tally)
+            reach = origin.content_reach(url) if from_content else Reach(internal=True, url=url)
+            with guarded(deadline, reach):
+                return self._with_retries(
+                    url,
+                    expect,
+                    validators,
+                    min_interval,
+                    tally,
+                    origin,
+                    deadline,
+                    attempts or self.settings.attempts,
+                )
         except _Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
-        except httpx.TooManyRedirects:
-            raise FetchError(
-                f"GET {shown}: more than {self.settings.max_redirects} redirects (a loop?)"
-            ) from None
-        except httpx.TimeoutException as exc:
+        except AddressRefused as exc:
+            raise FetchError(f"GET {shown}: {exc}") from None
+        except (DeadlinePassed, httpx.TimeoutException) as exc:
+            if time.monotonic() >= deadline - 0.05:
+                whose = (
+                    "the check's deadline (limits.check_deadline)"
+                    if ends is not None and ends < started + self.settings.deadline
+                    else f"{self.settings.deadline:g}s (http.deadline)"
+                )
+                raise FetchError(f"GET {shown}: no complete answer within {whose}") from None
             raise FetchError(f"GET {shown}: timed out ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"GET {shown}: {type(exc).__name__}: {exc}") from None
+
+    def _with_retries(
+        self,
+        url: str,
+        expect: Expect,
+        validators: Validators | None,
+        min_interval: float,
+        tally: Tally,
+        origin: Origin,
+        deadline: float,
+        attempts: int,
+    ) -> Fetched:
+        def once() -> Fetched:
+            return self._get_once(url, expect, validators, min_interval, tally, origin, deadline)
+
+        try:
+            return once()
+        except Exception as exc:
+            if attempts <= 1 or not _retry_hook(exc) or time.monotonic() >= deadline:
+                raise
+            failure: Exception | None = exc
+        # Most requests succeed the first time, so stamina (and tenacity) are loaded only for
+        # a retry. The failure above counts as stamina's first attempt: it backs off (or waits
+        # what Retry-After asked) before the second, exactly as if it had made it.
+        import stamina
+
+        wait = self.settings.retry_wait
+        for attempt in stamina.retry_context(
+            on=_retry_hook,
+            attempts=attempts,
+            timeout=max(0.001, min(self.settings.retry_budget, deadline - time.monotonic())),
+            wait_initial=wait,
+            wait_max=max(wait, 30.0),
+            wait_jitter=min(1.0, 2 * wait),
+        ):
+            with attempt:
+                if failure is not None:
+                    earlier, failure = failure, None
+                    raise earlier
+                return once()
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     def _get_once(
         self,
         url: str,
         expect: Expect,
-        params: Any,
         validators: Validators | None,
         min_interval: float,
         tally: Tally,
+        origin: Origin,
+        deadline: float,
     ) -> Fetched:
+        """One attempt: the request and the redirects it leads to, each hop vetted. Once a
+        redirect has gone out to a public address, no later hop may come back inside."""
+        from watcher.netguard import Reach, guarded, reach
+
+        current, hop = url, reach()
+        for _ in range(self.settings.max_redirects + 1):
+            with guarded(deadline, hop):
+                outcome = self._exchange(current, expect, validators, min_interval, tally)
+            if isinstance(outcome, Fetched):
+                return outcome
+            target = urljoin(current, outcome)
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise FetchError(f"GET {shorten(current)}: redirect to a non-http URL refused")
+            next_hop = origin.redirect_reach(target)
+            hop = next_hop if hop.internal else Reach(internal=False, url=target)
+            current = target
+        raise FetchError(
+            f"GET {shorten(url)}: more than {self.settings.max_redirects} redirects (a loop?)"
+        )
+
+    def _exchange(
+        self,
+        url: str,
+        expect: Expect,
+        validators: Validators | None,
+        min_interval: float,
+        tally: Tally,
+    ) -> Fetched | str:
+        """One request and its answer: what it fetched, or where a redirect points."""
         headers = {"Accept": ACCEPT[expect]}
         if validators:
             headers.update(validators.headers())
         parts = urlsplit(url)
         host = parts.netloc
+        client = self._client(f"{parts.scheme}://{host}")
         with (
             self._gate.enter(host, min_interval),
-            self._client(f"{parts.scheme}://{host}").stream(
-                "GET", url, params=params, headers=headers
-            ) as response,
+            client.stream("GET", url, headers=headers) as response,
         ):
             tally.add(requests=1)
-            final_url = str(response.url)
+            if response.status_code in REDIRECTS and response.headers.get("Location"):
+                self._read_capped(response, url, tally, quiet=True)
+                return str(response.headers["Location"])
             if response.status_code != 200:
                 # Read what little there is, so the connection goes back to the pool for the
                 # next request to this host instead of being closed.
-                self._read_capped(response, final_url, tally, quiet=True)
+                self._read_capped(response, url, tally, quiet=True)
             if response.status_code == 304 and validators:
-                return Fetched(final_url, 304, b"", "", validators)
+                return Fetched(url, 304, b"", "", validators)
             if response.status_code in RETRYABLE_STATUS:
                 raise _Retryable(
                     _status_text(response),
                     parse_retry_after(response.headers.get("Retry-After")),
                 )
             if response.status_code >= 400:
-                raise FetchError(f"GET {shorten(final_url)}: {_status_text(response)}")
+                raise FetchError(f"GET {shorten(url)}: {_status_text(response)}")
             if response.status_code != 200:
-                raise FetchError(f"GET {shorten(final_url)}: unexpected {_status_text(response)}")
-            content = self._read_capped(response, final_url, tally)
+                raise FetchError(f"GET {shorten(url)}: unexpected {_status_text(response)}")
+            content = self._read_capped(response, url, tally)
         content_type = response.headers.get("Content-Type", "")
-        check_content(content, content_type, expect, final_url)
+        check_content(content, content_type, expect, url)
         return Fetched(
-            url=final_url,
+            url=url,
             status=200,
             content=content,
             content_type=content_type,
@@ -302,7 +354,7 @@ class Fetcher:
         self, response: httpx.Response, url: str, tally: Tally, quiet: bool = False
     ) -> bytes:
         if quiet:
-            # an error page or a 304: a bounded read, and never an error of its own
+            # an error page, a redirect or a 304: a bounded read, never an error of its own
             try:
                 return b"".join(_bounded(response.iter_bytes(), 65_536))
             except Exception:
@@ -329,11 +381,20 @@ class Fetcher:
 
 
 class CheckFetcher:
-    """One check's way to the network: the run's pools and politeness, its own tally."""
+    """One check's way to the network: the run's pools and politeness, its own tally, its
+    source's origin (where URLs from its content may lead) and its deadline."""
 
-    def __init__(self, fetcher: Fetcher):
+    def __init__(self, fetcher: Fetcher, origin: Origin, deadline: float | None = None):
         self.fetcher = fetcher
+        self.origin = origin
         self.tally = Tally()
+        self.deadline = deadline  # seconds a check may take, counted from `begin()`
+        self.ends: float | None = None
+
+    def begin(self) -> None:
+        """The check starts now: its deadline counts from here."""
+        if self.deadline is not None:
+            self.ends = time.monotonic() + self.deadline
 
     @property
     def requests(self) -> int:
@@ -344,19 +405,24 @@ class CheckFetcher:
         url: str,
         *,
         expect: Expect,
-        params: Any = None,
         validators: Validators | None = None,
         attempts: int | None = None,
         min_interval: float = 0.0,
+        from_content: bool = False,
     ) -> Fetched:
+        """GET for this check. `from_content`: the URL was found in the source's content
+        (a link, a full-text address), so it may lead only to the source's own host or to
+        one it lists in `fetch_hosts`."""
         return self.fetcher.get(
             url,
             expect=expect,
-            params=params,
             validators=validators,
             attempts=attempts,
             min_interval=min_interval,
             tally=self.tally,
+            origin=self.origin,
+            from_content=from_content,
+            ends=self.ends,
         )
 
 

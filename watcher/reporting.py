@@ -36,8 +36,8 @@ class RunReport:
     sources: tuple[SourceReport, ...] = ()
     delivery: DeliveryReport | None = None
     busy: bool = False
-    holder: str | None = None
-    stuck_since: str | None = None  # the run holding the lock has outlived its deadline
+    holder: str | None = None  # who holds the run lock ("pid 123 since ...")
+    stuck: bool = False  # ... and has held it well past the run's deadline
     not_due: tuple[str, ...] = ()
     alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
     stopped: str | None = None  # the signal (or deadline) that stopped the run early
@@ -50,7 +50,7 @@ class RunReport:
     @property
     def exit_code(self) -> int:
         if self.busy:
-            return 1 if self.stuck_since else 0
+            return 1 if self.stuck else 0
         undelivered = self.delivery is not None and (
             self.delivery.pending > 0 or self.delivery.failed > 0
         )

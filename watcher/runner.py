@@ -91,9 +91,11 @@ def run(
             return _Run(config, store, registry, None, clock).execute(names, command, progress)
         finally:
             store.close()
-    with RunLock(state_dir) as lock:
+    with RunLock(state_dir, clock.now()) as lock:
         if not lock.acquired:
-            return RunReport(busy=True, holder=lock.holder())
+            holder = lock.holder()
+            stuck = holder.stuck(config.limits.run_deadline, clock.now())
+            return RunReport(busy=True, holder=holder.describe(), stuck=stuck)
         store = Store.open(state_dir, wait=config.limits.state_wait)
         try:
             delivery = _delivery(config, poster, clock) if poster is not None else None

@@ -85,9 +85,17 @@ def errors_to_exit_codes(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from watcher.errors import ConfigError, UsageError, WatcherError
+        from watcher.stopping import Stopped
 
         try:
             return func(*args, **kwargs)
+        except Stopped as exc:
+            click.echo(
+                f"stopped by {exc.args[0] if exc.args else 'a signal'}, interrupting the step in "
+                "hand; what was not done waits for the next run",
+                err=True,
+            )
+            sys.exit(EXIT_FAILED)
         except ConfigError as exc:
             for problem in exc.problems:
                 click.echo(f"error: {problem}", err=True)

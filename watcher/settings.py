@@ -41,6 +41,9 @@ class HttpSettings:
 
     timeout: float = 30.0  # seconds to wait for each read
     connect_timeout: float = 10.0
+    # Seconds one request may take in all: connect, every read, redirects, retries and the
+    # waits between them. A server that answers one byte at a time loses the race.
+    deadline: float = 120.0
     max_bytes: int = 20_000_000
     attempts: int = 4
     retry_budget: float = 90.0  # seconds one request may spend retrying, all attempts together
@@ -117,6 +120,8 @@ class SourceConfig:
     label: str | None = None  # a human name for messages ("USGS critical minerals list")
     expect: timedelta | None = None  # a notice when nothing changed for this long
     crons: tuple[str, ...] = ()  # times to check, as cron expressions in schedule.timezone
+    # Hosts besides the source's own that URLs found in its content may be fetched from.
+    fetch_hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
-"""Stopping cleanly on SIGTERM (and Ctrl-C): finish the current step, start nothing new.
+"""Stopping cleanly on SIGTERM (and Ctrl-C), within a few seconds whatever is in hand.
 
-The runner and the outbox drain look at `requested()` between steps. Requests already in
-flight finish (bounded by the HTTP timeouts); a check whose fetch finished is still recorded
-with its alerts; an alert Slack is posting is recorded once Slack answers. What was not done
-waits for the next run, so nothing is lost.
+A stop request is noticed between steps: fetches in flight are abandoned (their worker
+threads end with the process), a check already fetched is not started on, and what was
+committed stays committed. If the run's own thread is inside something that blocks (a post
+Slack is slow to answer), `GRACE` seconds after the request, or at a second signal, it is
+interrupted with `Stopped`, which unwinds like Ctrl-C: any open transaction rolls back, the
+run lock is released. Nothing is lost: what was not done is done by the next run.
 """
 
 from __future__ import annotations
@@ -14,8 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+GRACE = 5.0  # seconds between a stop request and interrupting whatever blocks
+
 _requested = threading.Event()
 _signal_name: list[str] = []
+
+
+class Stopped(BaseException):
+    """The stop could not wait for the step in hand any longer."""
 
 
 def requested() -> bool:
@@ -43,18 +51,33 @@ def reset() -> None:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Within this block, SIGTERM and SIGINT ask for a clean stop instead of killing."""
+def stop_on_signals(grace: float = GRACE) -> Iterator[None]:
+    """Within this block, SIGTERM and SIGINT ask for a stop; the step in hand gets `grace`
+    seconds (or until a second signal) before it is interrupted with `Stopped`."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread (e.g. under a test runner)
         return
 
-    def handler(signum: int, frame: FrameType | None) -> None:
+    def asked(signum: int, frame: FrameType | None) -> None:
+        if requested():
+            raise Stopped(reason())
         request(signal.Signals(signum).name)
+        signal.setitimer(signal.ITIMER_REAL, grace)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    def out_of_patience(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(reason())
+
+    previous = {
+        sig: signal.signal(sig, handler)
+        for sig, handler in (
+            (signal.SIGTERM, asked),
+            (signal.SIGINT, asked),
+            (signal.SIGALRM, out_of_patience),
+        )
+    }
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, old in previous.items():
             signal.signal(sig, old)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import click
 
 from watcher.session import (
+    EXIT_FAILED,
     EXIT_OK,
     Session,
     dry_run_option,
@@ -76,8 +77,15 @@ def _execute(
     if progress is not None:
         progress.clear()
     if report.busy:
-        holder = f" (pid {report.holder})" if report.holder else ""
-        click.echo(f"another run is in progress{holder}; nothing done", err=True)
+        if report.stuck:
+            click.echo(
+                f"error: a run has held the lock ({report.holder}) well past the run's deadline "
+                f"({config.limits.run_deadline:g}s): it is stuck; look at that process, and "
+                "stop it if it hangs (its lock goes with it)",
+                err=True,
+            )
+            sys.exit(EXIT_FAILED)
+        click.echo(f"another run is in progress ({report.holder}); nothing done", err=True)
         sys.exit(EXIT_OK)
     emit(report, obj.log_format)
     if dry_run:

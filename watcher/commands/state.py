@@ -54,7 +54,13 @@ def status(obj: Session, as_json: bool, health: bool, max_age: str | None) -> No
     finally:
         store.close()
     if health:
-        verdict = overview.health(config, seen, now=obj.clock.now(), max_age=bound)
+        from watcher.lock import held_by
+
+        holder = held_by(obj.state_dir)
+        stuck = None
+        if holder is not None and holder.stuck(config.limits.run_deadline, obj.clock.now()):
+            stuck = f"a run ({holder.describe()}) is stuck past the run's deadline"
+        verdict = overview.health(config, seen, now=obj.clock.now(), max_age=bound, stuck=stuck)
         if as_json:
             click.echo(json.dumps({"healthy": verdict.healthy, "problems": verdict.problems}))
         else:
