@@ -110,11 +110,14 @@ def assemble(path: Path, spec: Mapping[str, Any], registry: Registry) -> Config:
         ),
         http=HttpSettings(**http),
         limits=LimitSettings(**spec["limits"]),
-        sources=tuple(_source(s, registry[s["kind"]].options) for s in spec["sources"]),
+        sources=tuple(
+            _source(s, registry[s["kind"]].options, spec["limits"]["max_entries"])
+            for s in spec["sources"]
+        ),
     )
 
 
-def _source(spec: Mapping[str, Any], options: type[KindOptions]) -> SourceConfig:
+def _source(spec: Mapping[str, Any], options: type[KindOptions], max_entries: int) -> SourceConfig:
     return SourceConfig(
         name=spec["name"],
         kind=spec["kind"],
@@ -131,4 +134,5 @@ def _source(spec: Mapping[str, Any], options: type[KindOptions]) -> SourceConfig
         expect=parse_duration(spec["expect"]) if spec["expect"] else None,
         crons=tuple(spec["cron"]),
         fetch_hosts=frozenset(spec["fetch_hosts"]),
+        max_entries=spec["max_entries"] or max_entries,
     )

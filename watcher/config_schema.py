@@ -110,6 +110,7 @@ class SourceModel(_Strict):
     match: RuleList = []
     exclude: RuleList = []
     fetch_hosts: PhraseList = []
+    max_entries: int | None = Field(default=None, ge=1, le=10_000_000)
 
     @field_validator("fetch_hosts")
     @classmethod
@@ -260,6 +261,7 @@ class LimitsModel(_Strict):
     check_deadline: float = Field(default=LimitSettings.check_deadline, gt=0, le=86_400)
     run_deadline: float = Field(default=LimitSettings.run_deadline, gt=0, le=86_400)
     state_wait: float = Field(default=LimitSettings.state_wait, ge=0, le=3600)
+    max_entries: int = Field(default=LimitSettings.max_entries, ge=1, le=10_000_000)
 
 
 class TopModel(_Strict):

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from watcher.errors import FetchError
 from watcher.http import CheckFetcher, Expect
-from watcher.text import INVISIBLE
 
 MAX_DOCUMENTS = 50  # full texts fetched per run, at most
 MAX_CHARS = 400_000  # of a text kept for reading facts
@@ -43,7 +42,8 @@ class TextFetcher:
 
 
 def document_text(content: bytes, content_type: str = "") -> str:
-    """Plain text of a document: as is, or the main part of an HTML page."""
+    """Plain text of a document: as is, or the main part of an HTML page (read as a stream,
+    keeping only that part)."""
     head = content[:1024].lstrip().lower()
     if (
         "html" not in content_type.lower()
@@ -51,18 +51,7 @@ def document_text(content: bytes, content_type: str = "") -> str:
         and b"<pre" not in head
     ):
         return content.decode("utf-8", errors="replace")
-    from bs4 import BeautifulSoup
+    from watcher.htmlpart import read_part, text_of
 
-    soup = BeautifulSoup(content, "html.parser")
-    for tag in soup(INVISIBLE):
-        tag.decompose()
-    for tag in soup.select("nav, header, footer, [role=navigation]"):
-        tag.decompose()
-    part = (
-        soup.select_one("main")
-        or soup.select_one("article")
-        or soup.select_one("pre")
-        or soup.body
-        or soup
-    )
-    return str(part.get_text("\n"))
+    part = read_part(content, ["main", "article", "pre", "body"], content_type)
+    return text_of(part.element, "\n") if part is not None else ""

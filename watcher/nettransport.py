@@ -57,15 +57,23 @@ class GuardedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
-def _vetted(host: str, port: int, reach: Reach) -> list[str]:
+def _addresses(host: str, port: int) -> list[str]:
+    """The addresses a host name stands for (an address stands for itself)."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+    return [str(info[4][0]) for info in infos]
+
+
+def _vetted(host: str, port: int, reach: Reach) -> list[str]:
     allowed: list[str] = []
     refused = ""
-    for info in infos:
-        text = str(info[4][0])
+    for text in _addresses(host, port):
         address = ipaddress.ip_address(text.split("%")[0])
         why = never_reached(address)
         if why is None and is_internal(address) and not reach.internal:

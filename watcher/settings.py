@@ -102,6 +102,9 @@ class LimitSettings:
     check_deadline: float = 300.0  # seconds for one source's check, full texts included
     run_deadline: float = 900.0  # seconds for a whole run; what is not done waits for the next
     state_wait: float = 15.0  # seconds a write waits for another process's lock on the state
+    # Entries a page's list or a feed may have (lines, for a page watched as text): more is
+    # an error that says so, never a silent cut that would read as "removed".
+    max_entries: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class SourceConfig:
     crons: tuple[str, ...] = ()  # times to check, as cron expressions in schedule.timezone
     # Hosts besides the source's own that URLs found in its content may be fetched from.
     fetch_hosts: frozenset[str] = frozenset()
+    max_entries: int = LimitSettings.max_entries  # limits.max_entries, or the source's own
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def html_to_text(markup: str, limit: int | None = None) -> str:
     """The readable text of an HTML fragment (a feed entry's summary), on one line.
 
     A fragment needs no parse tree: invisible blocks, comments and tags go, entities are
-    decoded, whitespace collapses. (Whole pages go through BeautifulSoup, in the page kind.)
+    decoded, whitespace collapses. (Whole pages are read by `watcher.htmlpart`.)
     """
     if "<" not in markup and "&" not in markup:
         text = normalise_text(markup)

@@ -1,11 +1,12 @@
 """`page`: part of an HTML page, watched as text lines or as a list of entries.
 
-`selector` (a CSS selector, or a list tried in order) picks the part to watch. Scripts,
-styles, navigation and "last updated" stamps are dropped, and `ignore` patterns remove
-whatever else changes by itself. With `item_selector`, each match inside the part is an entry
-(its text, and its link when it has one), and a change reads as a set difference:
-"added: boron, copper; removed: none". A selector that matches nothing is an error, never
-"everything was removed".
+`selector` (a CSS selector, or a list tried in order) picks the part to watch; the page is
+read as a stream that keeps only that part (`watcher.htmlpart`). Scripts, styles, navigation
+and "last updated" stamps are dropped, and `ignore` patterns remove whatever else changes by
+itself. With `item_selector`, each match inside the part is an entry (its text, and its link
+when it has one), and a change reads as a set difference: "added: boron, copper; removed:
+none". A selector that matches nothing is an error, never "everything was removed"; so is a
+list longer than the source's `max_entries`, never a silent cut.
 """
 
 from __future__ import annotations
@@ -17,12 +18,20 @@ from typing import Any
 
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
+from watcher.htmlpart import (
+    PartTooBig,
+    count,
+    link_of,
+    read_part,
+    select,
+    selector_problem,
+    text_of,
+)
 from watcher.http import CheckFetcher, Expect
 from watcher.match import normalise_text
 from watcher.models import Item, Snapshot, SourceMemory
 from watcher.settings import KindOptions, SourceConfig
 from watcher.sources.base import SourceKind, get_unless_unchanged
-from watcher.text import INVISIBLE
 from watcher.urls import normalise_link
 
 # Lines that change by themselves on government pages.
@@ -33,35 +42,13 @@ VOLATILE_LINES = (
     ),
     re.compile(r"^(page )?(generated|rendered) (at|on)\b.*$", re.IGNORECASE),
 )
-# Site chrome, not content.
-CHROME = (
-    "nav",
-    "[role=navigation]",
-    "body > header",
-    "body > footer",
-    "[role=banner]",
-    "[role=contentinfo]",
-    ".usa-banner",
-    ".skip-link",
-)
-MAX_LINES = 5000
-MAX_ENTRIES = 5000
+
+
+PART_ELEMENTS = 10  # elements a watched part may hold per entry of max_entries
 
 
 def _selectors(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
-
-
-def selector_problem(selector: str) -> str | None:
-    """Why a CSS selector cannot be used, or None. (soupsieve is slow to import: only
-    `watcher validate` and a page check call this.)"""
-    import soupsieve
-
-    try:
-        soupsieve.compile(selector)
-    except Exception as exc:  # soupsieve raises several types for bad syntax
-        return f"not a valid CSS selector {selector!r}: {' '.join(str(exc).split())}"
-    return None
 
 
 @dataclass(frozen=True)
@@ -107,54 +94,60 @@ def clean_lines(text: str, ignore: list[re.Pattern[str]]) -> list[str]:
     return lines
 
 
-def _part(soup: Any, selectors: list[str]) -> Any:
-    for selector in selectors:
-        found = soup.select_one(selector)
-        if found is not None:
-            return found
-    shown = " or ".join(repr(s) for s in selectors)
-    raise SourceError(f"selector {shown} matched nothing")
-
-
-def parse_page(content: bytes, url: str, source: SourceConfig) -> tuple[list[Item], bool]:
+def parse_page(
+    content: bytes, url: str, source: SourceConfig, content_type: str = ""
+) -> tuple[list[Item], bool]:
     """The items of a page: one per entry with item_selector, else one for the whole part.
 
     Returns the items and whether they form a list (announced as one set difference).
     """
-    from bs4 import BeautifulSoup
-
     options = source.options
     assert isinstance(options, PageOptions)
     for _, problem in options.deep_problems():
         raise SourceError(problem)
-    soup = BeautifulSoup(content, "html.parser")
-    for tag in soup(INVISIBLE):
-        tag.decompose()
-    for selector in CHROME:
-        for tag in soup.select(selector):
-            tag.decompose()
-    page_title = normalise_text(soup.title.get_text()) if soup.title else ""
     selectors = _selectors(options.selector)
-    part = _part(soup, selectors)
+    limit = source.max_entries
+    try:
+        # an entry is a few elements: a part far bigger than max_entries entries is refused
+        # while it is read, before it costs the memory of a whole page
+        part = read_part(content, selectors, content_type, max_elements=PART_ELEMENTS * limit)
+    except PartTooBig as exc:
+        raise SourceError(
+            f"the part {' or '.join(repr(s) for s in selectors)} holds {exc}, far more than "
+            f"max_entries ({limit:,}) entries take; nothing was recorded"
+        ) from None
+    if part is None:
+        raise SourceError(f"selector {' or '.join(repr(s) for s in selectors)} matched nothing")
     ignore = [re.compile(p) for p in options.ignore]
 
     if options.item_selector is None:
-        lines = clean_lines(part.get_text("\n"), ignore)[:MAX_LINES]
-        page_record: dict[str, Any] = {"title": page_title, "lines": lines, "url": url}
+        lines = clean_lines(text_of(part.element, "\n"), ignore)
+        if len(lines) > limit:
+            raise SourceError(
+                f"the part {part.selector!r} has {len(lines):,} lines, more than max_entries "
+                f"({limit:,}); nothing was recorded"
+            )
+        page_record: dict[str, Any] = {"title": part.page_title, "lines": lines, "url": url}
         return [restore(source, PAGE_KEY, page_record)], False
 
-    entries = part.select(options.item_selector)
-    if not entries:
+    found = count(part.element, options.item_selector)
+    if not found:
         raise SourceError(
-            f"item_selector {options.item_selector!r} matched nothing inside {selectors[0]!r}"
+            f"item_selector {options.item_selector!r} matched nothing inside {part.selector!r}"
         )
+    if found > limit:
+        raise SourceError(
+            f"item_selector {options.item_selector!r} matched {found:,} entries, more "
+            f"than max_entries ({limit:,}); nothing was recorded, nothing counts as removed"
+        )
+    entries = select(part.element, options.item_selector)
     items: dict[str, Item] = {}
-    for entry in entries[:MAX_ENTRIES]:
-        text = " ".join(clean_lines(entry.get_text(" "), ignore))
+    for entry in entries:
+        text = " ".join(clean_lines(text_of(entry, " "), ignore))
         if not text:
             continue
-        anchor = entry if entry.name == "a" and entry.get("href") else entry.find("a", href=True)
-        link = normalise_link(str(anchor["href"]), url) if anchor is not None else None
+        href = link_of(entry)
+        link = normalise_link(href, url) if href else None
         key = link or f"text:{text.casefold()}"
         items.setdefault(key, restore(source, key, {"text": text, "url": link}))
     if not items:
@@ -194,7 +187,7 @@ def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> 
     if fetched is None:
         assert unchanged is not None
         return unchanged
-    items, listing = parse_page(fetched.content, fetched.url, source)
+    items, listing = parse_page(fetched.content, fetched.url, source, fetched.content_type)
     return Snapshot(
         items=tuple(items),
         complete=True,
