@@ -250,3 +250,21 @@ def test_validate_always_checks_the_file_in_full(workspace):
     # cached: selectors not parsed
     load_config(workspace.config, REGISTRY, cache_dir=workspace.state)
     assert workspace.cli("validate").exit_code == 2
+
+
+def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it(tmp_path):
+    lines = ['slack: {channel: "#t"}', 'x-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"x-{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]")
+    lines.append('sources:\n  - {name: a, kind: feed, url: "http://127.0.0.1:9/x", match: *i}')
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    assert len(path.read_bytes()) < 1000  # 9**8 * 8 values once expanded
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, REGISTRY)
+    (problem,) = caught.value.problems
+    assert "expands to more than 100,000 values through its aliases" in str(problem)
+
+
+def test_the_default_file_s_own_aliases_are_fine():
+    assert load_config(ROOT / "sources.yaml", REGISTRY).sources

@@ -4,6 +4,7 @@ itself, the query it sends, and its paging and windows against a loopback API.""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -351,3 +352,29 @@ def test_backfill_records_a_past_period_beyond_the_page_window_and_announces_not
     )
     assert backwards.exit_code == 2
     assert "--since 2025-03-10 is after --until 2025-03-01" in backwards.stderr
+
+
+def test_a_backfill_reports_its_progress(workspace, fr):
+    from watcher.backfill import backfill
+    from watcher.sources import REGISTRY
+
+    fr.add(*days(1, 20, 3))
+    workspace.write_config(
+        fr_config(fr.url).replace(
+            "    kind: federal_register\n",
+            "    kind: federal_register\n    per_page: 5\n    max_pages: 2\n",
+        )
+    )
+    config = parse_config(workspace.config.read_text(), workspace.config)
+    heard: list[tuple[int, int]] = []
+    report = backfill(
+        config,
+        workspace.state,
+        "fr-trade",
+        date(2025, 3, 1),
+        None,
+        registry=REGISTRY,
+        progress=lambda requests, received: heard.append((requests, received)),
+    )
+    assert report.documents == 60
+    assert heard and heard[-1][0] == report.requests and heard[-1][1] > 0

@@ -321,9 +321,17 @@ def test_more_alerts_than_the_threshold_become_one_digest_with_details_in_its_th
     digest = top_level[0]
     assert "300 trade alerts" in digest["blocks"][0]["text"]["text"]
     replies = [m for m in messages if m.get("thread_ts") == slack.ts_of("300 trade alerts")]
-    assert len(replies) == 300, "nothing dropped"
-    numbers = {json.loads(json.dumps(m))["text"].split(": ", 1)[1][:40] for m in replies}
-    assert len(numbers) == 300
+    # a flood: 50 full alerts in the thread (slack.flood_cap), then one message listing the
+    # other 250; every alert is in the state and the history
+    full, (listing,) = replies[:-1], replies[-1:]
+    assert len(full) == 50
+    assert len({m["text"].split(": ", 1)[1][:40] for m in full}) == 50
+    assert listing["blocks"][0]["text"]["text"] == "… and 250 more trade alerts"
+    assert "watcher history" in json.dumps(listing)
+    listed = json.dumps(listing)
+    assert all(f"Adjusting Imports of Article {n}>" in listed for n in (0, 100, 249))
+    history = json.loads(workspace.cli("history", "--json", "--limit", "1000").stdout)
+    assert len([h for h in history if h["status"] == "sent" and h["event"] == "new"]) == 300
     assert all(not violations(m) for m in slack.messages)
     assert not [c for c in slack.calls if c.method == "refused"]
 

@@ -191,7 +191,7 @@ def test_health_exit_codes(workspace, fr):
     fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
     workspace.write_config(fr_config(fr.url))
     fresh = workspace.cli("status", "--health")
-    assert fresh.exit_code == 1 and "no scheduled run" in fresh.stdout
+    assert fresh.exit_code == 1 and "unhealthy: no state in" in fresh.stdout
     workspace.cli("run")
     healthy = workspace.cli("status", "--health")
     assert healthy.exit_code == 0 and healthy.stdout.strip() == "healthy"

@@ -135,7 +135,7 @@ def test_readonly_opening_creates_nothing(tmp_path):
 def test_an_unusable_state_directory_is_a_clear_error(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    with pytest.raises(StateError, match="cannot create the state directory"):
+    with pytest.raises(StateError, match=r"cannot use the state directory .*: Not a directory"):
         Store.open(blocker / "state")
 
 

@@ -11,18 +11,25 @@ published since, so the gap between the period and today never floods the channe
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from watcher.clock import SYSTEM, Clock
 from watcher.decide import decide
 from watcher.errors import UsageError
-from watcher.http import Fetcher
+from watcher.http import CheckFetcher, Fetcher
 from watcher.lock import RunLock
-from watcher.settings import Config
+from watcher.models import Snapshot
+from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
+from watcher.sources.base import BackfillFunction
 from watcher.store import Store
+from watcher.workers import Workers
+
+Progress = Callable[[int, int], None]  # (requests so far, bytes so far)
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,10 @@ def backfill(
     *,
     registry: Registry,
     clock: Clock = SYSTEM,
+    progress: Progress | None = None,
 ) -> BackfillReport:
-    """Record a source's documents of a past period, announcing none."""
+    """Record a source's documents of a past period, announcing none. `progress` hears the
+    requests and bytes so far while the period is fetched (it can take a while)."""
     source = config.source(name)
     kind = registry[source.kind]
     if kind.backfill is None:
@@ -60,8 +69,8 @@ def backfill(
         store = Store.open(state_dir, wait=config.limits.state_wait)
         try:
             with Fetcher(config.http) as fetcher:
-                check = fetcher.for_check()
-                snapshot = kind.backfill(check, source, since, until)
+                check = fetcher.for_check(source.url, source.fetch_hosts)
+                snapshot = _fetch_period(kind.backfill, check, source, since, until, progress)
             memory = store.memory(source.name)
             baselined = memory.baseline_done or until is None
             previous = store.load_items(source.name, [i.key for i in snapshot.items])
@@ -91,3 +100,28 @@ def backfill(
         seconds=time.monotonic() - started,
         first_check_pending=not baselined,
     )
+
+
+def _fetch_period(
+    fetch: BackfillFunction,
+    check: CheckFetcher,
+    source: SourceConfig,
+    since: date,
+    until: date | None,
+    progress: Progress | None,
+) -> Snapshot:
+    """The kind's back-fill, in a worker while this thread reports how far it has got."""
+    if progress is None:
+        return fetch(check, source, since, until)
+    workers = Workers(1, "backfill")
+    try:
+        workers.submit(("backfill", source.name), partial(fetch, check, source, since, until))
+        while (finished := workers.next_finished(0.25)) is None:
+            progress(check.tally.requests, check.tally.bytes_received)
+        progress(check.tally.requests, check.tally.bytes_received)
+    finally:
+        workers.close()
+    if finished.error is not None:
+        raise finished.error
+    snapshot: Snapshot = finished.value
+    return snapshot

@@ -36,7 +36,7 @@ __all__ = ["Wiring", "cli", "main"]
 )
 @click.option(
     "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # judged by watcher itself: a state problem is exit 1
     default=Path("state"),
     envvar="WATCHER_STATE_DIR",
     show_default=True,

@@ -95,6 +95,7 @@ def assemble(path: Path, spec: Mapping[str, Any], registry: Registry) -> Config:
             channel=slack["channel"],
             routes=tuple(compile_route(r) for r in slack["routes"]),
             digest_threshold=slack["digest_threshold"],
+            flood_cap=slack["flood_cap"],
             reminders=tuple(slack["reminders"]),
             workspace_url=slack["workspace_url"],
             ops_channel=slack["ops_channel"],

@@ -37,8 +37,11 @@ def read(cache_dir: Path, digest: str) -> dict[str, Any] | None:
 def write(cache_dir: Path, digest: str, spec: dict[str, Any]) -> None:
     """Remember `spec` for the file whose SHA-256 is `digest` (best effort, atomically: a
     reader sees the old file or the new one, never half of one)."""
-    if not cache_dir.is_dir():
-        return  # the state directory is made by the first run; the next one caches
+    try:
+        if not cache_dir.is_dir():
+            return  # the state directory is made by the first run; the next one caches
+    except OSError:
+        return  # a state directory that cannot be entered is reported where it is used
     target = cache_dir / FILE
     temporary = target.with_name(f".{FILE}.{os.getpid()}")
     with contextlib.suppress(OSError):

@@ -80,3 +80,35 @@ def _line_index(node: yaml.Node) -> dict[tuple[Any, ...], int]:
 
     walk(node, ())
     return lines
+
+
+MAX_VALUES = 100_000  # values a configuration may hold once its aliases are expanded
+
+
+def expanded_size(node: yaml.Node, limit: int = MAX_VALUES) -> int:
+    """How many values a composed YAML document holds with every alias expanded, counted
+    without expanding anything (an alias is the same node object, counted once and then
+    multiplied); stops counting past `limit`."""
+    sizes: dict[int, int] = {}
+
+    def size(current: yaml.Node, depth: int) -> int:
+        known = sizes.get(id(current))
+        if known is not None:
+            return known
+        if depth > 100:
+            return limit + 1  # nesting this deep is no configuration a person wrote
+        total = 1
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                total += size(key, depth + 1) + size(value, depth + 1)
+                if total > limit:
+                    break
+        elif isinstance(current, yaml.SequenceNode):
+            for item in current.value:
+                total += size(item, depth + 1)
+                if total > limit:
+                    break
+        sizes[id(current)] = total
+        return total
+
+    return size(node, 0)

@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from watcher.config_lines import Locator
+from watcher.config_lines import MAX_VALUES, Locator, expanded_size
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem
 from watcher.match import compile_phrases
@@ -194,6 +194,7 @@ class SlackModel(_Strict):
     commands: CommandsModel = CommandsModel()
     routes: list[RouteModel] = []
     digest_threshold: int = Field(default=SlackSettings.digest_threshold, ge=1, le=1000)
+    flood_cap: int = Field(default=SlackSettings.flood_cap, ge=1, le=10_000)
     reminders: list[int] = Field(default=list(SlackSettings.reminders), max_length=10)
     workspace_url: str | None = None
     ops_channel: str | None = Field(default=None, min_length=1)
@@ -284,6 +285,19 @@ def validate(text: str, path: Path, registry: Registry, *, deep: bool = False) -
     (CSS selector syntax), as `watcher validate` does."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it
     try:
+        # Composed first (aliases are shared nodes, nothing expanded) to refuse a document
+        # that would expand into millions of values through its aliases (a YAML bomb).
+        node = yaml.compose(text, Loader=loader)
+        if node is not None and expanded_size(node) > MAX_VALUES:
+            raise ConfigError(
+                [
+                    Problem(
+                        str(path),
+                        f"the file expands to more than {MAX_VALUES:,} values through its "
+                        "aliases (*name); refused",
+                    )
+                ]
+            )
         data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -71,6 +71,7 @@ class Delivery:
     clock: Clock
     digest_threshold: int = 5
     ops_channel: str | None = None
+    flood_cap: int = 50  # full alerts in one digest's thread; the rest are listed
 
 
 def drain(
@@ -100,6 +101,7 @@ class _Drain:
         self.now = delivery.clock.now
         self.threshold = delivery.digest_threshold
         self.ops_channel = delivery.ops_channel
+        self.flood_cap = delivery.flood_cap
         self.sources = None if sources is None else list(sources)
         self.hold_baselines = hold_baselines
         self.sent = self.failed = self.digests = self.notices_queued = 0
@@ -195,8 +197,25 @@ class _Drain:
             self.digests += 1
             digest = self.outbox.digest(digest_id)
         thread = (digest.slack_channel or digest.channel, digest.slack_ts or "")
-        for entry in members:
+        # A flood (10,000 documents in one run) would be hours of Slack's rate limit: the
+        # thread gets `flood_cap` full alerts, then one message listing the rest.
+        room = max(0, self.flood_cap - self.outbox.sent_in_digest(digest_id))
+        for entry in members[:room]:
             self._one(entry, thread=thread)
+        if members[room:]:
+            self._overflow(members[room:], thread)
+
+    def _overflow(self, entries: list[OutboxEntry], thread: tuple[str, str]) -> None:
+        """The alerts past the flood cap: one message in the digest's thread lists them (all
+        of them stay in the state; `watcher history` shows each)."""
+        from watcher.render import render_overflow
+
+        message = render_overflow([e.alert for e in entries])
+        self._post_many(
+            entries,
+            partial(self.poster.post_message, thread[0], message, thread_ts=thread[1]),
+            thread=[thread],
+        )
 
     def _one(self, entry: OutboxEntry, thread: tuple[str, str] | None = None) -> None:
         alert = entry.alert

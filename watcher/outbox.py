@@ -200,6 +200,13 @@ class Outbox:
                 )
         return digest_id
 
+    def sent_in_digest(self, digest_id: int) -> int:
+        rows = self.db.query(
+            "select count(*) as n from alerts where digest_id = ? and status = 'sent'",
+            [digest_id],
+        )
+        return int(rows[0]["n"])
+
     def digest(self, digest_id: int) -> Digest:
         row = self.db.query("select * from digests where id = ?", [digest_id])[0]
         return Digest(

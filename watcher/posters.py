@@ -74,7 +74,9 @@ class Poster(Protocol):
         self, alert: Alert, *, thread: tuple[str, str] | None, broadcast: bool = False
     ) -> Posted: ...
 
-    def post_message(self, channel: str, message: SlackMessage) -> Posted: ...
+    def post_message(
+        self, channel: str, message: SlackMessage, thread_ts: str | None = None
+    ) -> Posted: ...
 
 
 class StdoutPoster:
@@ -94,7 +96,9 @@ class StdoutPoster:
         print(render_text(alert, alert.channel), file=self.out, end="\n\n", flush=True)
         return Posted(None, None)
 
-    def post_message(self, channel: str, message: SlackMessage) -> Posted:
+    def post_message(
+        self, channel: str, message: SlackMessage, thread_ts: str | None = None
+    ) -> Posted:
         print(message.text, file=self.out, end="\n\n", flush=True)
         return Posted(None, None)
 
@@ -140,8 +144,10 @@ class SlackPoster:
         channel = thread[0] if thread else alert.channel
         return self._post(channel, self.render(alert), thread[1] if thread else None, broadcast)
 
-    def post_message(self, channel: str, message: SlackMessage) -> Posted:
-        return self._post(channel, message, None, False)
+    def post_message(
+        self, channel: str, message: SlackMessage, thread_ts: str | None = None
+    ) -> Posted:
+        return self._post(channel, message, thread_ts, False)
 
     def _post(
         self, channel: str, message: SlackMessage, thread_ts: str | None, broadcast: bool

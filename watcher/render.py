@@ -229,25 +229,10 @@ def render_digest(alerts: Sequence[Alert], channel: str) -> SlackMessage:
     mentions = sorted({a.mention for a in alerts if a.mention})
     if mentions:
         blocks.append(_section(" ".join(mentions) + " some of these need a look"))
-    lines = []
-    for alert in alerts:
-        what = status_line(alert) if alert.event is AlertEvent.LIST_CHANGED else alert.title
-        label = f"{header_text(alert)}: {clip(what or alert.title, 160)}"
-        lines.append(f"• {link(alert.url, label)}")
     # as many sections as the lines need, within Slack's limits; the thread has everything
-    room = MAX_BLOCKS - len(blocks) - 1
-    section: list[str] = []
-    sections: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in section) + len(line) > MAX_SECTION_TEXT - 60:
-            sections.append("\n".join(section))
-            section = []
-        section.append(line)
-    if section:
-        sections.append("\n".join(section))
-    if len(sections) > room:
-        shown = sum(s.count("\n") + 1 for s in sections[: room - 1])
-        sections = [*sections[: room - 1], f"+{count - shown} more in the thread"]
+    sections, shown = _pack(_alert_lines(alerts), MAX_BLOCKS - len(blocks) - 2)
+    if shown < count:
+        sections.append(f"+{count - shown} more in the thread")
     blocks += [_section(s) for s in sections]
     blocks.append(
         {
@@ -291,3 +276,47 @@ def render_baselines(alerts: Sequence[Alert]) -> SlackMessage:
         f"{a.label or a.source}: {a.note.split(';')[0]}" for a in alerts
     )
     return SlackMessage(clip(escape(text), MAX_FALLBACK_TEXT), tuple(blocks))
+
+
+def render_overflow(alerts: Sequence[Alert]) -> SlackMessage:
+    """The alerts of a flood past its thread's cap, listed in one message (every one of
+    them is in `watcher history`)."""
+    count = len(alerts)
+    sections, shown = _pack(_alert_lines(alerts), MAX_BLOCKS - 2)
+    note = "Every alert is recorded: `watcher history` lists each one."
+    if shown < count:
+        note = f"+{count - shown} more not shown here. " + note
+    blocks = [_header(f"… and {count} more trade alerts"), *map(_section, sections)]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    text = f"… and {count} more trade alerts; `watcher history` lists each one"
+    return SlackMessage(clip(escape(text), MAX_FALLBACK_TEXT), tuple(blocks))
+
+
+def _alert_lines(alerts: Sequence[Alert]) -> list[str]:
+    """One linked line per alert: "• Proclamation 10962 · new: Adjusting Imports of ..."."""
+    lines = []
+    for alert in alerts:
+        what = status_line(alert) if alert.event is AlertEvent.LIST_CHANGED else alert.title
+        lines.append(
+            f"• {link(alert.url, f'{header_text(alert)}: {clip(what or alert.title, 160)}')}"
+        )
+    return lines
+
+
+def _pack(lines: Sequence[str], room: int) -> tuple[list[str], int]:
+    """Lines packed into at most `room` sections within Slack's section limit; returns the
+    sections and how many lines they hold."""
+    sections: list[str] = []
+    section: list[str] = []
+    shown = 0
+    for line in lines:
+        if section and sum(len(x) + 1 for x in section) + len(line) > MAX_SECTION_TEXT - 60:
+            if len(sections) + 1 >= room:
+                break
+            sections.append("\n".join(section))
+            section = []
+        section.append(line)
+        shown += 1
+    if section:
+        sections.append("\n".join(section))
+    return sections, shown

@@ -162,8 +162,12 @@ class _TerminalProgress:
     def __call__(self, done: int, total: int) -> None:
         if done != self.shown:
             self.shown = done
-            print(f"\r\033[Kchecking sources: {done} of {total} done", end="", file=self.stream)
-            self.stream.flush()
+            self.say(f"checking sources: {done} of {total} done")
+
+    def say(self, line: str) -> None:
+        """Replace the line on the terminal with this one."""
+        self.shown = max(self.shown, 0)
+        print(f"\r\033[K{line}", end="", file=self.stream, flush=True)
 
     def clear(self) -> None:
         if self.shown >= 0:

@@ -83,8 +83,10 @@ def run(
     clock: Clock = SYSTEM,
     command: str = "run",
     progress: Progress | None = None,
+    new_baseline: bool = False,
 ) -> RunReport:
-    """Check sources and deliver alerts; with dry_run, decide but record and post nothing."""
+    """Check sources and deliver alerts; with dry_run, decide but record and post nothing.
+    `new_baseline`: the operator accepts starting the state afresh (see `statedir`)."""
     if dry_run:
         store = Store.open_readonly(state_dir)
         try:
@@ -96,7 +98,7 @@ def run(
             holder = lock.holder()
             stuck = holder.stuck(config.limits.run_deadline, clock.now())
             return RunReport(busy=True, holder=holder.describe(), stuck=stuck)
-        store = Store.open(state_dir, wait=config.limits.state_wait)
+        store = Store.open(state_dir, wait=config.limits.state_wait, new_baseline=new_baseline)
         try:
             delivery = _delivery(config, poster, clock) if poster is not None else None
             return _Run(config, store, registry, delivery, clock, dry_run=False).execute(
@@ -126,6 +128,7 @@ def _delivery(config: Config, poster: Poster, clock: Clock) -> Delivery:
         clock,
         digest_threshold=config.slack.digest_threshold,
         ops_channel=config.slack.operations,
+        flood_cap=config.slack.flood_cap,
     )
 
 

@@ -64,7 +64,7 @@ class Session:
         from watcher.config import load_config
 
         if writes_state:
-            from watcher.db import ensure_state_dir
+            from watcher.statedir import ensure_state_dir
 
             ensure_state_dir(self.state_dir)
         return load_config(self.config_path, self.registry, deep=deep, cache_dir=self.state_dir)

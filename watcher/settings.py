@@ -64,6 +64,7 @@ class SlackSettings:
     channel: str
     routes: tuple[Route, ...] = ()
     digest_threshold: int = 5  # more alerts than this for one channel in one run: a digest
+    flood_cap: int = 50  # full alerts in a digest's thread; the rest listed in one message
     reminders: tuple[int, ...] = (7, 1)  # days before a comment deadline or effective date
     workspace_url: str | None = None  # https://acme.slack.com, for message links in history
     ops_channel: str | None = None  # where health notices go (default: channel)

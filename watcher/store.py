@@ -16,13 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watcher.db import BUSY_TIMEOUT, Database, connect, connect_readonly
+from watcher.db import BUSY_TIMEOUT, Database
 from watcher.decide import Decision
 from watcher.health import HealthDecision, SourceHealth
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
 from watcher.outbox import Outbox, iso, parse_iso
 from watcher.reminders import ITEM_DEADLINES, item_deadlines
 from watcher.secrets import redact
+from watcher.statedir import open_for_reading, open_for_writing
 
 __all__ = ["SourceStatus", "Store", "iso", "parse_iso"]
 
@@ -65,16 +66,18 @@ class Store:
         self.outbox = Outbox(db)
 
     @classmethod
-    def open(cls, state_dir: Path, *, wait: float = BUSY_TIMEOUT) -> Store:
-        """Open (creating if needed) the database for writing, and migrate it; a write waits
-        up to `wait` seconds for another process's lock."""
-        return cls(connect(state_dir, wait))
+    def open(
+        cls, state_dir: Path, *, wait: float = BUSY_TIMEOUT, new_baseline: bool = False
+    ) -> Store:
+        """Open (creating on a first run) the database for writing, and migrate it; a write
+        waits up to `wait` seconds for another process's lock (see `statedir`)."""
+        return cls(open_for_writing(state_dir, wait, new_baseline=new_baseline))
 
     @classmethod
     def open_readonly(cls, state_dir: Path) -> Store:
         """Open for reading only (`--dry-run`, `status`, `history`): never creates or changes
         state; with no database yet, an empty one in memory."""
-        return cls(connect_readonly(state_dir))
+        return cls(open_for_reading(state_dir))
 
     @property
     def path(self) -> Path | None:

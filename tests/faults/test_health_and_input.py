@@ -255,3 +255,21 @@ def test_retry_puts_refused_alerts_back_once_fixed(workspace, fr, slack):
     assert workspace.cli("retry").stdout.startswith("1 failed alert(s) are pending again")
     assert workspace.cli("run").exit_code == 0
     assert len([m for m in slack.messages if "Now watching fr-trade" in m["text"]]) == 1
+
+
+def test_retry_sends_the_alerts_again_not_the_stale_notice_that_slack_refused_them(
+    workspace, fr, slack
+):
+    fr.add(notice("2025-00001", "Fisheries", "2025-07-01"))
+    workspace.write_config(fr_config(fr.url))
+    workspace.use_slack(slack, token="xoxb-revoked")
+    slack.fail(2, error="invalid_auth")  # the alert, then the notice about it: both refused
+    assert workspace.cli("run").exit_code == 1
+    assert json.loads(workspace.cli("status", "--json").stdout)["alerts"]["failed"] == 2
+    workspace.use_slack(slack)  # the token is fixed
+    assert workspace.cli("retry").stdout.startswith("1 failed alert(s) are pending again")
+    assert workspace.cli("run").exit_code == 0
+    accepted = [m["text"] for m in slack.messages]
+    assert any("Now watching fr-trade" in text for text in accepted)
+    assert not any("Slack refuses alerts" in text for text in accepted), "stale, not re-sent"
+    assert workspace.cli("status").exit_code == 0, "nothing failed or pending any more"

@@ -156,3 +156,55 @@ def test_a_check_during_a_run_waits_its_turn(workspace, fr, slack):
     release.set()
     running.communicate(timeout=30)
     assert running.returncode == 0
+
+
+def hold_lock(workspace: Workspace, since: str):
+    """Another process holding the run lock, its file saying since when."""
+    import subprocess
+    import sys
+
+    workspace.state.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys\n"
+            f"fd = os.open({str(workspace.state / 'watcher.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "os.ftruncate(fd, 0)\n"
+            f"os.write(fd, b'4242\\n{since}\\n')\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_a_run_holding_the_lock_past_its_deadline_is_reported_stuck(workspace, fr, slack):
+    setup(workspace, fr, slack)
+    stuck = hold_lock(workspace, "2026-01-01T00:00:00Z")
+    try:
+        result = workspace.cli("run")
+        health = workspace.cli("status", "--health")
+    finally:
+        stuck.communicate("", timeout=20)
+    assert result.exit_code == 1
+    assert "pid 4242 since 2026-01-01 00:00:00Z" in result.stderr and "stuck" in result.stderr
+    assert health.exit_code == 1
+    assert "a run (pid 4242 since 2026-01-01 00:00:00Z) is stuck" in health.stdout
+
+
+def test_a_run_holding_the_lock_within_its_deadline_is_just_busy(workspace, fr, slack):
+    setup(workspace, fr, slack)
+    now = workspace.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    busy = hold_lock(workspace, now)
+    try:
+        result = workspace.cli("run")
+    finally:
+        busy.communicate("", timeout=20)
+    assert result.exit_code == 0
+    assert "another run is in progress (pid 4242 since" in result.stderr

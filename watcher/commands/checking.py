@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -17,14 +18,26 @@ from watcher.session import (
 )
 from watcher.settings import Config
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def new_baseline_option(func: F) -> F:
+    return click.option(
+        "--new-baseline",
+        is_flag=True,
+        help="Where the state database is missing, empty or damaged, set it aside and start "
+        "afresh: every source's next check is a baseline, nothing is announced.",
+    )(func)
+
 
 @click.command()
 @dry_run_option
+@new_baseline_option
 @click.pass_obj
 @errors_to_exit_codes
-def run(obj: Session, dry_run: bool) -> None:
+def run(obj: Session, dry_run: bool, new_baseline: bool) -> None:
     """Check every enabled source that is due, deliver alerts, record state (for cron)."""
-    if not dry_run:
+    if not dry_run and not new_baseline:
         from watcher.fastpath import nothing_due
         from watcher.logs import say
 
@@ -32,26 +45,35 @@ def run(obj: Session, dry_run: bool) -> None:
         if waiting is not None:
             say("not due yet: " + ", ".join(waiting), obj.log_format, event="not_due")
             sys.exit(EXIT_OK)
-    _execute(obj, obj.load(writes_state=not dry_run), None, dry_run=dry_run, command="run")
+    config = obj.load(writes_state=not dry_run)
+    _execute(obj, config, None, dry_run=dry_run, command="run", new_baseline=new_baseline)
 
 
 @click.command()
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
 @dry_run_option
+@new_baseline_option
 @click.pass_obj
 @errors_to_exit_codes
-def check(obj: Session, names: Sequence[str], dry_run: bool) -> None:
+def check(obj: Session, names: Sequence[str], dry_run: bool, new_baseline: bool) -> None:
     """Check the named sources now, whatever their schedule (the manual recheck).
 
     NAME is a source name from the configuration; URLs are not accepted.
     """
     config = obj.load(writes_state=not dry_run)
     known_sources(config, names)
-    _execute(obj, config, names, dry_run=dry_run, command="check " + " ".join(names))
+    command = "check " + " ".join(names)
+    _execute(obj, config, names, dry_run=dry_run, command=command, new_baseline=new_baseline)
 
 
 def _execute(
-    obj: Session, config: Config, names: Sequence[str] | None, *, dry_run: bool, command: str
+    obj: Session,
+    config: Config,
+    names: Sequence[str] | None,
+    *,
+    dry_run: bool,
+    command: str,
+    new_baseline: bool = False,
 ) -> None:
     from watcher.ping import ping
     from watcher.reporting import emit, terminal_progress
@@ -73,6 +95,7 @@ def _execute(
             clock=obj.clock,
             command=command,
             progress=progress,
+            new_baseline=new_baseline,
         )
     if progress is not None:
         progress.clear()
@@ -126,9 +149,26 @@ def backfill(obj: Session, name: str, since: str, until: str | None) -> None:
         last = date_type.fromisoformat(until) if until else None
     except ValueError as exc:
         raise UsageError(f"dates are YYYY-MM-DD: {exc}") from None
+    from watcher.reporting import terminal_progress
+
+    shown = terminal_progress()
+
+    def progress(requests: int, received: int) -> None:
+        if shown is not None:
+            shown.say(f"back-filling {name}: {requests} requests, {received / 1e6:.1f} MB so far")
+
     report = run_backfill(
-        config, obj.state_dir, name, first, last, registry=obj.registry, clock=obj.clock
+        config,
+        obj.state_dir,
+        name,
+        first,
+        last,
+        registry=obj.registry,
+        clock=obj.clock,
+        progress=progress if shown is not None else None,
     )
+    if shown is not None:
+        shown.clear()
     if report.busy:
         click.echo("another run is in progress; nothing done", err=True)
         sys.exit(EXIT_OK)

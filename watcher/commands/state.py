@@ -41,6 +41,7 @@ def status(obj: Session, as_json: bool, health: bool, max_age: str | None) -> No
     from watcher import overview
     from watcher.durations import parse_duration
     from watcher.errors import UsageError
+    from watcher.statedir import has_state
     from watcher.store import Store
 
     config = obj.load()
@@ -48,6 +49,16 @@ def status(obj: Session, as_json: bool, health: bool, max_age: str | None) -> No
         bound = parse_duration(max_age) if max_age else None
     except ValueError as exc:
         raise UsageError(f"--max-age: {exc}") from None
+    if not has_state(obj.state_dir):
+        missing = (
+            f"no state in {obj.state_dir}: watcher has not recorded anything there "
+            "(is --state-dir, or WATCHER_STATE_DIR, the one your runs use?)"
+        )
+        if health and as_json:
+            click.echo(json.dumps({"healthy": False, "problems": [missing]}))
+        else:
+            click.echo(f"unhealthy: {missing}" if health else missing, err=not health)
+        sys.exit(EXIT_FAILED)
     store = Store.open_readonly(obj.state_dir)
     try:
         seen = overview.read_overview(store, config.names)
