@@ -15,15 +15,15 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from watcher import USER_AGENT, __version__, stopping
+from watcher import USER_AGENT, __version__
 from watcher.clock import SYSTEM, Clock
+from watcher.httpserver import ServerLimits, serve
 from watcher.posters import Poster
 from watcher.render import escape
 from watcher.settings import Config
@@ -189,39 +189,15 @@ def post_response(url: str, payload: Mapping[str, Any]) -> None:
 
 
 def serve_http(app: SlashCommands, host: str, port: int) -> None:
-    """Serve until a stop is requested."""
+    """Serve until a stop is requested (see `watcher.httpserver` for the limits)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = f"watcher/{__version__}"
+    def handle(
+        method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, Any]]:
+        answer = app.handle(method, path, headers, body)
+        return answer.status, answer.body
 
-        def _answer(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self.send_error(413)
-                return
-            body = self.rfile.read(length) if length else b""
-            answer = app.handle(method, self.path, dict(self.headers.items()), body)
-            data = answer.encoded()
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self._answer("GET")
-
-        def do_POST(self) -> None:
-            self._answer("POST")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.info("%s %s", self.address_string(), format % args)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.timeout = 0.5
     try:
-        while not stopping.requested():
-            server.handle_request()
+        serve(handle, host, port, ServerLimits(max_body=MAX_BODY))
     finally:
-        server.server_close()
         app.close()
