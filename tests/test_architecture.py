@@ -180,7 +180,7 @@ def test_a_hanging_source_costs_its_own_check_and_nobody_elses_alert(
         fr_config(server.url_for("/api/v1"))
         + f"  - name: good-feed\n    kind: feed\n    url: {server.url_for('/feed')}\n"
         + "    match: [tariff*]\n"
-        + "limits:\n  check_deadline: 1\n"
+        + "limits:\n  check_deadline: 0.3\n"
     )
     workspace.use_slack(slack)
     assert workspace.cli("run").exit_code == 0

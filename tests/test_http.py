@@ -13,14 +13,8 @@ from werkzeug import Response
 
 from watcher import HOMEPAGE
 from watcher.errors import FetchError
-from watcher.http import (
-    Expect,
-    Fetcher,
-    Validators,
-    _retry_hook,
-    _Retryable,
-    parse_retry_after,
-)
+from watcher.http import Expect, Fetcher, Validators, parse_retry_after
+from watcher.responses import Retryable, retry_hook
 from watcher.settings import HttpSettings
 
 SETTINGS = HttpSettings(per_host_interval=0, attempts=3, timeout=5, max_bytes=10_000)
@@ -63,13 +57,13 @@ def test_client_errors_are_not_retried(server, status):
 
 
 def test_retry_after_sets_the_wait_and_an_absurd_one_gives_up():
-    assert _retry_hook(_Retryable("429", 7.0)) == 7.0
-    assert _retry_hook(_Retryable("503", None)) is True
-    assert _retry_hook(_Retryable("429", 3600.0)) is False
-    assert _retry_hook(httpx.ConnectError("refused")) is True
-    assert _retry_hook(httpx.ReadTimeout("slow")) is True
-    assert _retry_hook(ValueError("bug")) is False
-    assert _retry_hook(httpx.UnsupportedProtocol("gopher")) is False
+    assert retry_hook(Retryable("429", 7.0)) == 7.0
+    assert retry_hook(Retryable("503", None)) is True
+    assert retry_hook(Retryable("429", 3600.0)) is False
+    assert retry_hook(httpx.ConnectError("refused")) is True
+    assert retry_hook(httpx.ReadTimeout("slow")) is True
+    assert retry_hook(ValueError("bug")) is False
+    assert retry_hook(httpx.UnsupportedProtocol("gopher")) is False
 
 
 def test_retry_after_parsing():

@@ -17,7 +17,7 @@ import pytest
 from watcher import stopping
 from watcher.httpserver import ServerLimits, serve
 
-LIMITS = ServerLimits(max_body=1024, header_timeout=0.5, body_timeout=0.5, workers=2)
+LIMITS = ServerLimits(max_body=1024, header_timeout=0.2, body_timeout=0.2, workers=2)
 
 
 def handle(method: str, path: str, headers: Mapping[str, str], body: bytes) -> tuple[int, Any]:

@@ -94,11 +94,11 @@ def drip() -> Iterator[Drip]:
 def test_a_dripping_server_loses_to_the_request_deadline(headers_first):
     server = Drip(headers_first=headers_first)
     try:
-        settings = HttpSettings(deadline=0.5, timeout=5, attempts=3, retry_wait=0)
+        settings = HttpSettings(deadline=0.25, timeout=5, attempts=3, retry_wait=0)
         started = time.monotonic()
         with Fetcher(settings) as fetcher, pytest.raises(FetchError) as caught:
             fetcher.get(server.url + "/x", expect=Expect.JSON)
-        assert "no complete answer within 0.5s (http.deadline)" in str(caught.value)
+        assert "no complete answer within 0.25s (http.deadline)" in str(caught.value)
         assert time.monotonic() - started < 5, "the deadline, not the per-read timeout"
     finally:
         server.close()
@@ -115,7 +115,7 @@ def test_a_dripping_source_costs_its_own_check_and_the_good_alert_goes_out(
     good = f"  - name: good\n    kind: feed\n    url: {server.url_for('/feed')}\n"
     workspace.write_config(
         fr_config(drip.url + "/api/v1", extra_sources=good).replace(
-            "  timeout: 5\n", "  timeout: 5\n  deadline: 0.5\n"
+            "  timeout: 5\n", "  timeout: 5\n  deadline: 0.25\n"
         )
     )
     workspace.use_slack(slack)
@@ -126,7 +126,7 @@ def test_a_dripping_source_costs_its_own_check_and_the_good_alert_goes_out(
     assert result.exit_code == 1
     assert "good: ok" in result.stderr
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("fr-trade: FAILED")]
-    assert "no complete answer within 0.5s (http.deadline)" in line
+    assert "no complete answer within 0.25s (http.deadline)" in line
     assert any("copper cathodes" in json.dumps(m) for m in slack.messages)
 
 
@@ -156,16 +156,22 @@ def test_sigterm_ends_a_run_waiting_on_a_dripping_server_within_seconds(
 # --- nothing reaches inside ------------------------------------------------------------------
 
 
-@pytest.fixture
-def internal() -> Iterator[HTTPServer]:
-    """A listener on another loopback address: watcher must never talk to it from content."""
+@pytest.fixture(scope="module")
+def _internal_server() -> Iterator[HTTPServer]:
     srv = HTTPServer(host="127.0.0.2", port=0)
-    srv.expect_request("/secret").respond_with_data(
-        "Proclamation 99999: 50 percent ad valorem", content_type="text/plain"
-    )
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def internal(_internal_server: HTTPServer) -> HTTPServer:
+    """A listener on another loopback address: watcher must never talk to it from content."""
+    _internal_server.clear()
+    _internal_server.expect_request("/secret").respond_with_data(
+        "Proclamation 99999: 50 percent ad valorem", content_type="text/plain"
+    )
+    return _internal_server
 
 
 def wh_feed(link: str) -> str:
@@ -283,18 +289,15 @@ def test_every_client_connects_through_the_guarded_backend():
             assert isinstance(pool._network_backend, GuardedBackend)
 
 
-def test_an_internal_listener_can_still_be_a_configured_source(workspace: Workspace):
+def test_an_internal_listener_can_still_be_a_configured_source(
+    workspace: Workspace, internal: HTTPServer
+):
     """The configured URL stays the operator's choice: tests and staging use loopback."""
-    srv = HTTPServer(host="127.0.0.2", port=0)
-    srv.expect_request("/feed").respond_with_data(
+    internal.expect_request("/feed").respond_with_data(
         wh_feed("https://x.gov/a"), content_type="application/rss+xml"
     )
-    srv.start()
-    try:
-        workspace.write_config(feed_source(srv.url_for("/feed")))
-        assert workspace.cli("run").exit_code == 0
-    finally:
-        srv.stop()
+    workspace.write_config(feed_source(internal.url_for("/feed")))
+    assert workspace.cli("run").exit_code == 0
 
 
 def _unused(request: Request) -> Response:  # pragma: no cover - a handler that must not run

@@ -10,21 +10,23 @@ may lead only where its source allows (`watcher.netguard`).
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from watcher.errors import FetchError
 from watcher.responses import (
     ACCEPT,
+    RETRYABLE_STATUS,
     Expect,
     Fetched,
+    Retryable,
     Validators,
     check_content,
+    parse_retry_after,
+    retry_hook,
     shorten,
 )
 from watcher.settings import HttpSettings
@@ -50,46 +52,7 @@ __all__ = [
     "parse_retry_after",
 ]
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down for this run
-
-
-class _Retryable(Exception):
-    """A response worth another try; carries the server's Retry-After, if it gave one."""
-
-    def __init__(self, message: str, retry_after: float | None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def _retry_hook(exc: Exception) -> bool | float:
-    """stamina's backoff hook: whether to retry, or how long to wait when the server said."""
-    import httpx
-
-    if isinstance(exc, _Retryable):
-        if exc.retry_after is None:
-            return True
-        if exc.retry_after > MAX_RETRY_AFTER:
-            return False
-        return exc.retry_after
-    return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class Fetcher:
@@ -211,7 +174,7 @@ class Fetcher:
                     deadline,
                     attempts or self.settings.attempts,
                 )
-        except _Retryable as exc:
+        except Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
         except AddressRefused as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
@@ -244,7 +207,7 @@ class Fetcher:
         try:
             return once()
         except Exception as exc:
-            if attempts <= 1 or not _retry_hook(exc) or time.monotonic() >= deadline:
+            if attempts <= 1 or not retry_hook(exc) or time.monotonic() >= deadline:
                 raise
             failure: Exception | None = exc
         # Most requests succeed the first time, so stamina (and tenacity) are loaded only for
@@ -254,7 +217,7 @@ class Fetcher:
 
         wait = self.settings.retry_wait
         for attempt in stamina.retry_context(
-            on=_retry_hook,
+            on=retry_hook,
             attempts=attempts,
             timeout=max(0.001, min(self.settings.retry_budget, deadline - time.monotonic())),
             wait_initial=wait,
@@ -328,7 +291,7 @@ class Fetcher:
             if response.status_code == 304 and validators:
                 return Fetched(url, 304, b"", "", validators)
             if response.status_code in RETRYABLE_STATUS:
-                raise _Retryable(
+                raise Retryable(
                     _status_text(response),
                     parse_retry_after(response.headers.get("Retry-After")),
                 )

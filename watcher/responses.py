@@ -1,13 +1,19 @@
 """What a response must be to be used: the kind of body a caller expects, the validators of
-a conditional request, and the checks that turn a wrong body into a one-line error."""
+a conditional request, the checks that turn a wrong body into a one-line error, and which
+failures are worth another try (and how long the server asked us to wait)."""
 
 from __future__ import annotations
 
+import email.utils
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 
 from watcher.errors import FetchError
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as down for this run
 
 
 class Expect(Enum):
@@ -108,3 +114,40 @@ def check_content(content: bytes, content_type: str, expect: Expect, url: str) -
 
 def shorten(url: str, limit: int = 160) -> str:
     return url if len(url) <= limit else url[: limit - 1] + "…"
+
+
+class Retryable(Exception):
+    """A response worth another try; carries the server's Retry-After, if it gave one."""
+
+    def __init__(self, message: str, retry_after: float | None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_hook(exc: Exception) -> bool | float:
+    """stamina's backoff hook: whether to retry, or how long to wait when the server said."""
+    import httpx
+
+    if isinstance(exc, Retryable):
+        if exc.retry_after is None:
+            return True
+        if exc.retry_after > MAX_RETRY_AFTER:
+            return False
+        return exc.retry_after
+    return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
