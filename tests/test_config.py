@@ -89,7 +89,7 @@ sources:
         "sources.yaml:12: source 'fr' (sources[1]): url: only http:// and https:// URLs can "
         "be watched, not 'ftp://example.com/feed'",
         "sources.yaml:11: source 'fr' (sources[1]): kind: unknown kind 'federal_registry'; "
-        "known kinds: federal_register, federal_register_public_inspection, feed, page",
+        "known kinds: csms, federal_register, federal_register_public_inspection, feed, page",
         "sources.yaml:10: source 'fr' (sources[1]): name: duplicate source name 'fr' "
         "(also sources[0])",
         "sources.yaml:17: source 'ok' (sources[2]): match[0].typo: unknown key",

@@ -133,6 +133,7 @@ def _source(spec: Mapping[str, Any], options: type[KindOptions], max_entries: in
         enabled=spec["enabled"],
         label=spec["label"],
         expect=parse_duration(spec["expect"]) if spec["expect"] else None,
+        max_age=parse_duration(spec["max_age"]) if spec["max_age"] else None,
         crons=tuple(spec["cron"]),
         fetch_hosts=frozenset(spec["fetch_hosts"]),
         max_entries=spec["max_entries"] or max_entries,

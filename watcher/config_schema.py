@@ -105,6 +105,7 @@ class SourceModel(_Strict):
     every: str | None = None
     cron: PhraseList = []
     expect: str | None = None
+    max_age: str | None = None
     channel: str | None = None
     enabled: bool = True
     match: RuleList = []
@@ -133,7 +134,7 @@ class SourceModel(_Strict):
     def _crons(cls, value: list[str]) -> list[str]:
         return [check_cron(expression) for expression in value]
 
-    @field_validator("every", "expect")
+    @field_validator("every", "expect", "max_age")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from watcher.diff import diff_snapshot
 from watcher.match import Relevance, judge
@@ -188,6 +189,9 @@ class _Decider:
         target = self.previous.get(item.corrects) if item.corrects else None
         if target is not None and target.relevant:
             return Relevance(True, (f"corrects {target.key}",))
+        updated = self.previous.get(item.updates) if item.updates else None
+        if updated is not None and updated.relevant:
+            return Relevance(True, (f"updates {updated.key}",))
         for other in self.family.related.get(item.key, ()):
             if other.relevant:
                 return Relevance(True, (f"announced by {other.source}",))
@@ -205,6 +209,8 @@ class _Decider:
         item = change.item
         assert item is not None
         before = change.previous
+        if self._stale(item):
+            return None  # old news, whatever happens to it
         if change.kind is ChangeKind.NEW:
             if not verdict.relevant:
                 return None
@@ -222,6 +228,17 @@ class _Decider:
                 note="updated since it was first seen, and now matches this source's rules",
             )
         return self._alert(AlertEvent.CHANGED, item, verdict, changes=shown)
+
+    def _stale(self, item: Item) -> bool:
+        """Dated longer ago than the source's `max_age`: recorded, never announced."""
+        max_age, today = self.source.max_age, self.family.today
+        if max_age is None or not today or not item.published_on:
+            return False
+        try:
+            published = date.fromisoformat(item.published_on[:10])
+        except ValueError:
+            return False
+        return published < date.fromisoformat(today) - max_age
 
     def _new_item_alert(self, item: Item, verdict: Relevance) -> Alert | None:
         role = self.kind.role
@@ -242,6 +259,18 @@ class _Decider:
                 verdict,
                 note=f"corrects {item.corrects}{original}",
                 thread=self.kind.thread_key(self.source.name, item.corrects),
+            )
+        if item.updates:
+            # A message that updates an earlier one ("UPDATED GUIDANCE ... CSMS # 69395344")
+            # says which, and continues its thread when watcher saw the earlier one.
+            updated = self.previous.get(item.updates)
+            return self._alert(
+                AlertEvent.NEW,
+                item,
+                verdict,
+                note=f"updates {self.kind.reference_of(item.updates)}"
+                + (f": {updated.title}" if updated else ""),
+                thread=self.kind.thread_key(self.source.name, item.updates) if updated else None,
             )
         return self._alert(AlertEvent.NEW, item, verdict)
 

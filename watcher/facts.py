@@ -95,7 +95,9 @@ def hts_numbers(text: str) -> tuple[str, ...]:
 
 
 _RATE_PATTERNS = (
-    re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*(?:percent|%)\s+ad\s+valorem", re.IGNORECASE),
+    re.compile(
+        r"\b(\d{1,3}(?:\.\d+)?)\s*(?:percent|%)\s+(?:additional\s+)?ad\s+valorem", re.IGNORECASE
+    ),
     re.compile(
         r"\bad\s+valorem\s+(?:rate\s+of\s+duty|duty|tariff|rate)\s+of\s+(\d{1,3}(?:\.\d+)?)"
         r"\s*(?:percent|%)",
@@ -120,8 +122,8 @@ def ad_valorem_rates(text: str) -> tuple[str, ...]:
 
 _EFFECTIVE = (
     re.compile(
-        rf"\b(\d{{1,2}}:\d{{2}}\s*[ap]\.?m\.?,?\s+(?:eastern\s+(?:daylight|standard)\s+time|"
-        rf"E[DS]T|ET)\s*,?\s+on\s+{_DATE})",
+        rf"\b(\d{{1,2}}:\d{{2}}\s*[ap]\.?m\.?,?\s+(?:eastern\s+(?:daylight\s+|standard\s+)?time"
+        rf"(?:\s*\(E[DS]?T\))?|E[DS]T|ET)\s*,?\s+on\s+{_DATE})",
         re.IGNORECASE,
     ),
     re.compile(rf"\beffective\s+(?:on|as\s+of|beginning|starting)\s+({_DATE})", re.IGNORECASE),

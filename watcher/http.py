@@ -25,6 +25,7 @@ from watcher.responses import (
     Retryable,
     Validators,
     check_content,
+    error_detail,
     parse_retry_after,
     retry_hook,
     shorten,
@@ -284,10 +285,11 @@ class Fetcher:
             if response.status_code in REDIRECTS and response.headers.get("Location"):
                 self._read_capped(response, url, tally, quiet=True)
                 return str(response.headers["Location"])
+            said = b""
             if response.status_code != 200:
                 # Read what little there is, so the connection goes back to the pool for the
                 # next request to this host instead of being closed.
-                self._read_capped(response, url, tally, quiet=True)
+                said = self._read_capped(response, url, tally, quiet=True)
             if response.status_code == 304 and validators:
                 return Fetched(url, 304, b"", "", validators)
             if response.status_code in RETRYABLE_STATUS:
@@ -296,7 +298,11 @@ class Fetcher:
                     parse_retry_after(response.headers.get("Retry-After")),
                 )
             if response.status_code >= 400:
-                raise FetchError(f"GET {shorten(url)}: {_status_text(response)}")
+                detail = error_detail(said, response.headers.get("Content-Type", ""))
+                raise FetchError(
+                    f"GET {shorten(url)}: {_status_text(response)}"
+                    + (f": {detail}" if detail else "")
+                )
             if response.status_code != 200:
                 raise FetchError(f"GET {shorten(url)}: unexpected {_status_text(response)}")
             content = self._read_capped(response, url, tally)

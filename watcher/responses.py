@@ -5,10 +5,12 @@ failures are worth another try (and how long the server asked us to wait)."""
 from __future__ import annotations
 
 import email.utils
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from watcher.errors import FetchError
 
@@ -151,3 +153,30 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def error_detail(body: bytes, content_type: str = "") -> str:
+    """What a server said about refusing a request, when it said it in JSON: the Federal
+    Register answers a bad query with `{"errors": {"fields": ["... is not a valid field"]}}`,
+    words worth more to the reader than "HTTP 400"."""
+    if "json" not in content_type.lower() and not body.lstrip().startswith(b"{"):
+        return ""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    for key in ("errors", "error", "message", "detail"):
+        if data.get(key):
+            text = _flatten(data[key])
+            return text if len(text) <= 300 else text[:299] + "…"
+    return ""
+
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_flatten(inner)}" for key, inner in value.items())
+    if isinstance(value, list):
+        return ", ".join(_flatten(inner) for inner in value)
+    return " ".join(str(value).split())

@@ -278,6 +278,7 @@ class _Run:
         if not snapshot.complete:
             keys = {i.key for i in snapshot.items}
             keys |= {i.corrects for i in snapshot.items if i.corrects}
+            keys |= {i.updates for i in snapshot.items if i.updates}
         previous = self.store.load_items(source.name, keys)
         family = self._family(source, kind, snapshot, previous)
         decision = decide(source, kind, snapshot, previous, baseline=baseline, family=family)

@@ -127,6 +127,9 @@ class SourceConfig:
     # Hosts besides the source's own that URLs found in its content may be fetched from.
     fetch_hosts: frozenset[str] = frozenset()
     max_entries: int = LimitSettings.max_entries  # limits.max_entries, or the source's own
+    # Entries dated longer ago than this are recorded, never announced (a feed whose order is
+    # not chronological, or that republishes an old post).
+    max_age: timedelta | None = None
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,15 @@ import html
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+# Query parameters that say who sent a reader, or which session they are in, never what the
+# page is: dropped, so a link keys the same however it was reached.
 TRACKING = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|wgt_ref|"
-    r"at_medium|at_campaign|cmpid|ref_src)$",
+    r"at_medium|at_campaign|cmpid|ref_src|jsessionid|phpsessid|sessionid|session_id|sid|"
+    r"cfid|cftoken|aspsessionid)$",
     re.IGNORECASE,
 )
+_PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sessionid)=[^/?#]*", re.IGNORECASE)
 _NUMERIC_CACHE_BUSTER = re.compile(r"^\d{6,}$")
 
 
@@ -31,7 +35,7 @@ def normalise_link(link: str | None, base: str | None = None) -> str | None:
     link = unescape_fully(link.strip())
     if base:
         link = urljoin(base, link)
-    parts = urlsplit(link)
+    parts = urlsplit(_PATH_SESSION.sub("", link))
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     query = [

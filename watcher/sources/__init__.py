@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from watcher.sources import federal_register, feed, page, public_inspection
+from watcher.sources import csms, federal_register, feed, page, public_inspection
 from watcher.sources.base import SourceKind
 
 
@@ -33,6 +33,8 @@ class Registry(Mapping[str, SourceKind]):
         return Registry([*self._kinds.values(), *kinds])
 
 
-REGISTRY = Registry((federal_register.KIND, public_inspection.KIND, feed.KIND, page.KIND))
+REGISTRY = Registry(
+    (federal_register.KIND, public_inspection.KIND, feed.KIND, page.KIND, csms.KIND)
+)
 
 __all__ = ["REGISTRY", "Registry", "SourceKind"]

@@ -87,6 +87,11 @@ class SourceKind:
     progress: Callable[[Mapping[str, Any]], str | None] | None = None
     # Recording a past period without announcing it (`watcher backfill`), for kinds that can.
     backfill: BackfillFunction | None = None
+    # How a message names an item by its key ("CSMS # {key}"), when only the key is known.
+    reference_format: str = "{key}"
+
+    def reference_of(self, key: str) -> str:
+        return self.reference_format.format(key=key)
 
     def thread_key(self, source: str, key: str) -> str:
         """The Slack thread an item's story lives in; shared by the sources of a family."""

@@ -35,6 +35,18 @@ class FeedOptions(KindOptions):
     # Fetch a relevant new entry's page for its full text (one request per such entry), so
     # the alert can show the trade facts the page states.
     full_text: bool = False
+    # A CSS selector picking, inside an entry's HTML description, the part a person reads:
+    # a feed that wraps the body in its title, author and date (USTR: ".field--name-body").
+    # An entry without it is judged on its title alone.
+    summary_selector: str | None = None
+
+    def deep_problems(self) -> list[tuple[str, str]]:
+        if self.summary_selector is None:
+            return []
+        from watcher.htmlpart import selector_problem
+
+        problem = selector_problem(self.summary_selector)
+        return [("summary_selector", problem)] if problem else []
 
 
 def utc_iso(parsed: time.struct_time | None) -> str | None:
@@ -47,7 +59,7 @@ def utc_iso(parsed: time.struct_time | None) -> str | None:
         return None
 
 
-def _own(entry: Mapping[str, Any], key: str) -> Any:
+def entry_field(entry: Mapping[str, Any], key: str) -> Any:
     # FeedParserDict answers a missing `updated_parsed` with `published_parsed` (and a
     # deprecation warning); read the entry as the plain dict it is.
     return dict.get(entry, key) if isinstance(entry, dict) else entry.get(key)
@@ -63,22 +75,34 @@ def entry_key(entry: Mapping[str, Any], link: str | None, title: str) -> str:
     return f"sha256:{digest[:32]}"
 
 
-def record_of(entry: Mapping[str, Any], base_url: str, summary_chars: int) -> dict[str, Any]:
+def summary_of(description: str, summary_chars: int, selector: str | None = None) -> str:
+    """An entry's description as plain text: all of it, or the part `selector` picks."""
+    if not summary_chars:
+        return ""
+    if selector is not None and "<" in description:
+        from watcher.htmlpart import read_part, text_of
+
+        part = read_part(f"<html><body>{description}</body></html>".encode(), [selector])
+        description = text_of(part.element, " ") if part is not None else ""
+    return html_to_text(description, limit=summary_chars)
+
+
+def record_of(
+    entry: Mapping[str, Any],
+    base_url: str,
+    summary_chars: int,
+    summary_selector: str | None = None,
+) -> dict[str, Any]:
     """One feedparser entry as the record watcher keeps."""
     title = html_to_text(str(entry.get("title") or "")) or "(untitled)"
-    summary = (
-        html_to_text(
-            str(entry.get("summary") or entry.get("description") or ""), limit=summary_chars or None
-        )
-        if summary_chars
-        else ""
-    )
+    description = str(entry.get("summary") or entry.get("description") or "")
+    summary = summary_of(description, summary_chars, summary_selector)
     return {
         "title": title,
         "link": normalise_link(entry.get("link"), base_url),
         "summary": summary,
-        "published": utc_iso(_own(entry, "published_parsed")),
-        "updated": utc_iso(_own(entry, "updated_parsed")),
+        "published": utc_iso(entry_field(entry, "published_parsed")),
+        "updated": utc_iso(entry_field(entry, "updated_parsed")),
         "author": normalise_text(str(entry.get("author") or "")) or None,
         "categories": [
             normalise_text(str(t.get("term")))
@@ -120,10 +144,15 @@ def item_of(key: str, record: Mapping[str, Any], *, full_text: bool = False) -> 
 
 
 def normalise_entry(
-    entry: Mapping[str, Any], base_url: str, summary_chars: int, *, full_text: bool = False
+    entry: Mapping[str, Any],
+    base_url: str,
+    summary_chars: int,
+    *,
+    full_text: bool = False,
+    summary_selector: str | None = None,
 ) -> Item:
     """One feed entry as an Item keyed by its guid, else its link, else a hash."""
-    record = record_of(entry, base_url, summary_chars)
+    record = record_of(entry, base_url, summary_chars, summary_selector)
     key = entry_key(entry, record["link"], record["title"])
     return item_of(key, record, full_text=full_text)
 
@@ -175,7 +204,11 @@ def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> 
     items: dict[str, Item] = {}
     for entry in entries:
         item = normalise_entry(
-            entry, fetched.url, options.summary_chars, full_text=options.full_text
+            entry,
+            fetched.url,
+            options.summary_chars,
+            full_text=options.full_text,
+            summary_selector=options.summary_selector,
         )
         items.setdefault(item.key, item)
     notes: tuple[str, ...] = ()

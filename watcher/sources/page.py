@@ -12,9 +12,11 @@ list longer than the source's `max_entries`, never a silent cut.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from annotated_types import Interval
 
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
@@ -32,6 +34,7 @@ from watcher.match import normalise_text
 from watcher.models import Item, Snapshot, SourceMemory
 from watcher.settings import KindOptions, SourceConfig
 from watcher.sources.base import SourceKind, get_unless_unchanged
+from watcher.sources.listfinder import ListNotFound, find_list, vocabulary
 from watcher.urls import normalise_link
 
 # Lines that change by themselves on government pages.
@@ -53,9 +56,15 @@ def _selectors(value: str | list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class PageOptions(KindOptions):
-    selector: str | list[str]  # CSS selector of the part to watch, or a list tried in order
+    # CSS selector of the part to watch, or a list tried in order (default: the whole body)
+    selector: str | list[str] = "body"
     item_selector: str | None = None
     ignore: list[str] = field(default_factory=list)
+    # What the watched list holds: the name of a list watcher knows ("critical minerals") or
+    # the phrases themselves. The list is then the element of the part whose entries name the
+    # most of them, wherever the template puts it; fewer than `contains_share` is an error.
+    contains: str | list[str] | None = None
+    contains_share: Annotated[float, Interval(gt=0, le=1)] = 0.5
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -66,6 +75,10 @@ class PageOptions(KindOptions):
                 re.compile(pattern)
             except re.error as exc:
                 out.append(("ignore", f"not a valid regular expression {pattern!r}: {exc}"))
+        if self.contains is not None and self.item_selector is not None:
+            out.append(("contains", "give either contains or item_selector, not both"))
+        if self.contains is not None and not vocabulary(self.contains):
+            out.append(("contains", "give a known list's name or at least one phrase"))
         return out
 
     def deep_problems(self) -> list[tuple[str, str]]:
@@ -120,6 +133,18 @@ def parse_page(
         raise SourceError(f"selector {' or '.join(repr(s) for s in selectors)} matched nothing")
     ignore = [re.compile(p) for p in options.ignore]
 
+    if options.contains is not None:
+        try:
+            found_list = find_list(
+                part.element, vocabulary(options.contains), options.contains_share
+            )
+        except ListNotFound as exc:
+            raise SourceError(
+                f"the list of {_described(options.contains)} was not found in "
+                f"{part.selector!r}: {exc}; nothing was recorded, nothing counts as removed"
+            ) from None
+        return _entries(found_list.entries, url, source, ignore, "the list"), True
+
     if options.item_selector is None:
         lines = clean_lines(text_of(part.element, "\n"), ignore)
         if len(lines) > limit:
@@ -141,18 +166,52 @@ def parse_page(
             f"than max_entries ({limit:,}); nothing was recorded, nothing counts as removed"
         )
     entries = select(part.element, options.item_selector)
+    return _entries(entries, url, source, ignore, f"item_selector {options.item_selector!r}"), True
+
+
+def _entries(
+    entries: Sequence[Any],
+    url: str,
+    source: SourceConfig,
+    ignore: list[re.Pattern[str]],
+    what: str,
+) -> list[Item]:
+    """The items of a list's entries: each its text and its link. Links that change by
+    themselves (a phone number, an e-mail address behind Cloudflare's rotating token) are no
+    entries at all; two entries sharing one link are both kept."""
     items: dict[str, Item] = {}
     for entry in entries:
-        text = " ".join(clean_lines(text_of(entry, " "), ignore))
-        if not text:
+        if isinstance(entry, str):  # a piece of a list given as a sentence
+            text, href = " ".join(clean_lines(entry, ignore)), None
+        else:
+            text, href = " ".join(clean_lines(text_of(entry, " "), ignore)), link_of(entry)
+        if not text or (href is not None and volatile_link(href)):
             continue
-        href = link_of(entry)
         link = normalise_link(href, url) if href else None
         key = link or f"text:{text.casefold()}"
+        if key in items and items[key].title != text:
+            key = f"{key}#{text.casefold()}"
         items.setdefault(key, restore(source, key, {"text": text, "url": link}))
     if not items:
-        raise SourceError(f"item_selector {options.item_selector!r} matched only empty entries")
-    return list(items.values()), True
+        raise SourceError(f"{what} matched only empty entries")
+    return list(items.values())
+
+
+# Links that are no entries: they change on every request or lead nowhere on the web.
+_VOLATILE_LINK = re.compile(
+    r"^(?:tel:|mailto:|javascript:|data:)|/cdn-cgi/l/email-protection|^#", re.IGNORECASE
+)
+
+
+def volatile_link(href: str) -> bool:
+    return bool(_VOLATILE_LINK.search(href.strip()))
+
+
+def _described(contains: str | list[str]) -> str:
+    if isinstance(contains, str):
+        return contains
+    shown = ", ".join(contains[:3])
+    return shown + (f" (+{len(contains) - 3} more)" if len(contains) > 3 else "")
 
 
 PAGE_KEY = "page"  # the one item of a page watched as text lines

@@ -128,10 +128,14 @@ def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> 
         raise SourceError(f"{endpoint}: `results` is not a list of documents")
     if not results and int(data.get("count") or 0) > 0:
         raise SourceError(f"{endpoint}: count says {data['count']} but no results came")
-    if not results and int(memory.cursor.get("count") or 0) > 0:
-        # The desk always has documents on file; an empty list is a glitch, and taking it at
-        # its word would make every filing look withdrawn.
-        raise SourceError(f"{endpoint}: the public inspection list came back empty")
+    if not results:
+        # The desk always has documents on file; an empty list is a glitch, at the first
+        # check as at any other: taken at its word it would record an empty desk as the
+        # baseline, or make every filing on it look withdrawn.
+        raise SourceError(
+            f"{endpoint}: the public inspection list came back empty (the desk always has "
+            "documents on file); nothing was recorded"
+        )
     items: dict[str, Item] = {}
     skipped = 0
     for doc in results:
