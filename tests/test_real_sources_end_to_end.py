@@ -61,6 +61,13 @@ def test_the_real_csms_feed_alerts_its_three_tariff_messages_and_nothing_else(
     pharma = json.dumps(messages_about(slack, "CSMS # 70054007")[0])
     assert "UPDATED GUIDANCE: Section 232 Duties on Imports of Pharmaceutical" in pharma
     assert "updates CSMS # 69395344" in pharma  # the message it updates, read from its text
+    # the trade facts of the message's own text
+    assert "Proclamation 11020" in pharma and "9903.04.66" in pharma
+    assert "100 percent ad valorem" in pharma
+    canada = json.dumps(messages_about(slack, "CSMS # 70050970")[0])
+    assert "*Proclamations cited:* 11061, 11062, 11063" in canada
+    assert "*HTSUS:* 0404, 1702, 1703" in canada
+    assert "*Takes effect:* 12:01 a.m. Eastern Time on September 29, 2026" in canada
     for routine in ("Quota Bulletin", "ACE Production", "Withhold Release", "Broker License"):
         assert not messages_about(slack, routine), routine
 

@@ -225,7 +225,7 @@ class _Run:
                     self.decided[decided.source.name] = decided
                     fetching.read_texts(decided.source, partial(self._read_texts, decided))
                 elif decided is not None:
-                    self._commit(decided)
+                    self._commit(_with_own_facts(decided))
             if progress is not None:
                 progress(len(self.reports), total)
         if fetching.out_of_time:
@@ -328,8 +328,9 @@ class _Run:
     def _texts_read(self, event: TextsRead) -> None:
         decided = self.decided.pop(event.source.name)
         alerts = decided.decision.alerts
-        if event.error is not None:  # the facts are a bonus: the alerts go out without them
+        if event.error is not None:  # the full texts are a bonus: the alerts go out without them
             log.debug("reading full texts for %s failed", event.source.name, exc_info=event.error)
+            alerts = tuple(with_facts(a) for a in alerts)
         else:
             alerts = event.value
         decision = replace(decided.decision, alerts=alerts)
@@ -406,3 +407,10 @@ class _Run:
             hold_baselines=sources is not None,
         )
         self.delivered = report if self.delivered is None else self.delivered + report
+
+
+def _with_own_facts(decided: _Decided) -> _Decided:
+    """The decision's alerts with the trade facts their items' own text states (a CSMS
+    message's body, a feed entry's summary), for sources with no full text to read."""
+    alerts = tuple(with_facts(a) for a in decided.decision.alerts)
+    return replace(decided, decision=replace(decided.decision, alerts=alerts))
