@@ -335,3 +335,39 @@ def test_a_published_filing_leaves_the_desk_quietly(workspace: Workspace, fr: Fa
     out = workspace.cli("run").stdout + workspace.cli("run").stdout
     assert "Withdrawn" not in out
     assert out.count("Published in the Federal Register") == 1
+
+
+def test_a_federal_register_refusal_keeps_its_words(workspace: Workspace, server):
+    from werkzeug import Response
+
+    # the API's way of refusing a query: status 400 and what was wrong, in JSON
+    server.expect_request("/api/v1/documents.json").respond_with_handler(
+        lambda request: Response(
+            json.dumps({"errors": {"fields": ["dispositon_notes is not a valid field"]}}),
+            status=400,
+            content_type="application/json; charset=utf-8",
+        )
+    )
+    workspace.write_config(config(default_source("federal-register", server.url_for("/api/v1"))))
+    result = workspace.cli("run")
+    assert result.exit_code == 1
+    assert "HTTP 400" in result.stderr
+    assert "fields: dispositon_notes is not a valid field" in result.stderr
+
+
+def test_an_empty_desk_is_an_error_at_the_first_check_too(
+    workspace: Workspace, fr: FakeFederalRegister
+):
+    fr.on_inspection = []
+    workspace.write_config(config(default_source("federal-register-public-inspection", fr.url)))
+    first = workspace.cli("run")
+    assert first.exit_code == 1
+    assert "the public inspection list came back empty" in first.stderr
+    status = json.loads(workspace.cli("status", "--json").stdout)["sources"][0]
+    assert status["items"] == 0 and status["consecutive_failures"] == 1
+    fr.on_inspection = [UNRELATED]
+    baseline = workspace.cli("run")
+    assert baseline.exit_code == 0, baseline.stderr
+    assert "Now watching Federal Register public inspection: 1 document on file" in (
+        baseline.stdout
+    )
