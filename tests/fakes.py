@@ -188,10 +188,66 @@ class FakeSlack:
     calls: list[SlackCall] = field(default_factory=list)
     failures: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
     _counter: Any = field(default_factory=lambda: itertools.count(1))
+    # what auth.test and conversations.list answer (`watcher doctor`)
+    scopes: str = "chat:write,channels:read,groups:read"
+    auth_error: str | None = None  # e.g. "invalid_auth"
+    channels: list[dict[str, Any]] = field(default_factory=list)
+    page_size: int = 2  # conversations.list pages, so that a test meets a cursor
+    listed: int = 0  # conversations.list calls answered
 
     def __post_init__(self) -> None:
         self.server.expect_request("/api/chat.postMessage", method="POST").respond_with_handler(
             self._post
+        )
+        self.server.expect_request("/api/auth.test", method="POST").respond_with_handler(
+            self._auth_test
+        )
+        self.server.expect_request("/api/conversations.list", method="POST").respond_with_handler(
+            self._conversations_list
+        )
+
+    def add_channel(self, name: str, *, member: bool = True, **more: Any) -> None:
+        number = len(self.channels) + 1
+        self.channels.append(
+            {"id": f"C{number:08d}", "name": name, "is_member": member, "is_archived": False} | more
+        )
+
+    def _answer(self, body: dict[str, Any]) -> Response:
+        # Slack names the token's scopes on every Web API answer
+        return Response(
+            json.dumps(body),
+            content_type="application/json",
+            headers={"x-oauth-scopes": self.scopes},
+        )
+
+    def _auth_test(self, request: Request) -> Response:
+        if self.auth_error:
+            return self._answer({"ok": False, "error": self.auth_error})
+        assert request.headers.get("Authorization", "").startswith("Bearer ")
+        return self._answer(
+            {
+                "ok": True,
+                "team": "Acme Trade",
+                "user": "watcher",
+                "user_id": "U0BOT",
+                "bot_id": "B1",
+            }
+        )
+
+    def _conversations_list(self, request: Request) -> Response:
+        self.listed += 1
+        if "channels:read" not in self.scopes.split(","):
+            return self._answer({"ok": False, "error": "missing_scope", "needed": "channels:read"})
+        form = dict(request.form.items())
+        start = int(form.get("cursor") or 0)
+        page = self.channels[start : start + self.page_size]
+        more = start + self.page_size < len(self.channels)
+        return self._answer(
+            {
+                "ok": True,
+                "channels": page,
+                "response_metadata": {"next_cursor": str(start + self.page_size) if more else ""},
+            }
         )
 
     @property

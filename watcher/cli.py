@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from watcher import __version__
-from watcher.commands import checking, service, state
+from watcher.commands import checking, diagnosing, service, state
 from watcher.session import Session, Wiring
 
 __all__ = ["Wiring", "cli", "main"]
@@ -80,6 +80,8 @@ for command in (
     service.schedule,
     service.serve,
     service.validate,
+    diagnosing.inspect,
+    diagnosing.doctor,
 ):
     cli.add_command(command)
 

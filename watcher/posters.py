@@ -130,7 +130,7 @@ class SlackPoster:
         self.client = WebClient(
             **kwargs,
             retry_handlers=_retry_handlers(settings.retries, settings.retry_wait, clock),
-            logger=_quiet_logger(),
+            logger=quiet_slack_logger(),
         )
         if render is None:
             from watcher.render import render_slack
@@ -209,7 +209,7 @@ def _error_code(response: Any) -> str | None:
     return None
 
 
-def _quiet_logger() -> logging.Logger:
+def quiet_slack_logger() -> logging.Logger:
     logger = logging.getLogger("watcher.slack_sdk")
     logger.propagate = False
     logger.addHandler(logging.NullHandler())
