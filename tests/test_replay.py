@@ -73,7 +73,10 @@ def test_replaying_2025_2026_alerts_every_trade_document_once_and_nothing_else(
         result = workspace.cli("run")
         assert result.exit_code == 0, result.stderr
 
-    posted = [json.dumps(m) for m in slack.messages[1:]]  # after the baseline line
+    messages = slack.messages[1:]  # after the baseline line
+    # follow-ups: short replies in an earlier action's thread (checked below)
+    follow_ups = [m for m in messages if "· follow-up" in m["blocks"][0]["text"]["text"]]
+    posted = [json.dumps(m) for m in messages if m not in follow_ups]
     expected_alerts = [doc for e, day in by_day.items() for exp, doc in day if exp == "alert"]
     expected_quiet = [doc for e, day in by_day.items() for exp, doc in day if exp == "quiet"]
     assert len(expected_alerts) > 50 and len(expected_quiet) > 15
@@ -83,3 +86,36 @@ def test_replaying_2025_2026_alerts_every_trade_document_once_and_nothing_else(
     for doc in expected_quiet:
         assert not [p for p in posted if doc["document_number"] in p], doc["title"]
     assert len(posted) == len(expected_alerts)
+
+    # One action, one thread, on the real titles: what joined which story.
+    def thread_of(needle: str) -> str | None:
+        (message,) = [m for m in messages if needle in m["text"] and m not in follow_ups]
+        return message.get("thread_ts")
+
+    def story_of(needle: str) -> str:
+        return thread_of(needle) or slack.ts_of(needle)
+
+    steel = slack.ts_of("new: Adjusting Imports of Steel Into the United States")
+    aluminum = slack.ts_of("new: Adjusting Imports of Aluminum Into the United States")
+    assert thread_of("Implementation of Duties on Steel Pursuant to Proclamation") == steel
+    assert thread_of("Implementation of Duties on Aluminum Pursuant") == aluminum
+    assert thread_of("Aluminum Derivatives Beer and Empty Aluminum Cans") == aluminum
+    # the investigation's comment request, in the thread of the order that opened it
+    minerals_order = slack.ts_of("Section 232 Actions on Processed Critical Minerals")
+    assert thread_of("Investigation of Imports of Processed Critical Minerals") == minerals_order
+    # the proclamation that answered it: a story of its own, pointed to from the order's thread
+    assert thread_of("Adjusting Imports of Processed Critical Minerals and Their") is None
+    (pointer,) = [m for m in follow_ups if "Processed Critical Minerals" in m["text"]]
+    assert pointer["thread_ts"] == minerals_order
+    assert "acts on this action" in json.dumps(pointer)
+    # amendments: their own story, and a pointer in the thread of what they amend
+    timber = slack.ts_of("new: Adjusting Imports of Timber, Lumber, and Their Derivative")
+    assert thread_of("Amendments to Adjusting Imports of Timber") is None
+    assert [m["thread_ts"] for m in follow_ups if "Amendments to Adjusting" in m["text"]] == [
+        timber
+    ]
+    # never merged: every other presidential document starts its own story
+    for doc in expected_alerts:
+        if doc["type"] == "Presidential Document":
+            assert thread_of(doc["document_number"]) is None, doc["title"]
+    assert len({story_of(d["document_number"]) for d in expected_alerts}) >= 40

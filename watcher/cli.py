@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from watcher import __version__
-from watcher.commands import checking, diagnosing, service, state
+from watcher.commands import checking, diagnosing, service, state, storytelling
 from watcher.session import Session, Wiring
 
 __all__ = ["Wiring", "cli", "main"]
@@ -82,6 +82,8 @@ for command in (
     service.validate,
     diagnosing.inspect,
     diagnosing.doctor,
+    storytelling.stories,
+    storytelling.story,
 ):
     cli.add_command(command)
 

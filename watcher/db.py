@@ -28,6 +28,7 @@ MIGRATIONS = (
     "m005_reminders",
     "m006_health",
     "m007_deadlines",
+    "m008_stories",
 )
 
 
@@ -137,7 +138,9 @@ def explain(
 ) -> str:
     """One line for a person: what failed, why, and what to do."""
     where = str(path) if path else "the state database"
-    text = str(exc)
+    text = " ".join(str(exc).split())  # an integrity report runs over many lines
+    if len(text) > 200:
+        text = text[:199] + "…"
     lowered = text.casefold()
     if "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
         return (

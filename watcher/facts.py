@@ -34,6 +34,9 @@ class TradeFacts:
     minerals: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
     signed: str | None = None  # ISO date, from "this fourteenth day of January, in the year..."
+    # every proclamation and order cited, in the order cited ("executive order 14220", ...):
+    # the first is usually the one a new action acts on
+    cited: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return any(v for v in asdict(self).values())
@@ -66,6 +69,26 @@ def _numbers(text: str, noun: str, digits: str) -> tuple[str, ...]:
 def proclamation_numbers(text: str) -> tuple[str, ...]:
     """ "Proclamation 10895", "Proclamations 9704 and 9705", "Presidential Proclamation 10414"."""
     return _numbers(text, "Proclamation", r"\d{4,5}")
+
+
+_CITED = re.compile(
+    rf"\b(Proclamation|Executive Order)s?\s+(?:No\.\s*|Nos\.\s*)?({_NUMBER_LIST})",
+    re.IGNORECASE,
+)
+
+
+def cited_instruments(text: str) -> list[tuple[str, str]]:
+    """(instrument, number) of every proclamation and executive order the text cites, in the
+    order it cites them: "Proclamations 11061, 11062, and 11063", "Executive Order 14272"."""
+    out: list[tuple[str, str]] = []
+    for match in _CITED.finditer(text):
+        kind = match.group(1).casefold()
+        for number in re.findall(r"\d{4,5}", match.group(2)):
+            if kind == "executive order" and not number.startswith("1"):
+                continue
+            if (kind, number) not in out:
+                out.append((kind, number))
+    return out
 
 
 def executive_order_numbers(text: str) -> tuple[str, ...]:
@@ -294,4 +317,5 @@ def extract(text: str) -> TradeFacts:
         minerals=minerals(text),
         countries=countries(text),
         signed=signing_date(text),
+        cited=tuple(f"{kind} {number}" for kind, number in cited_instruments(text)),
     )

@@ -33,6 +33,7 @@ def entries(rows: Iterable[Mapping[str, Any]], workspace_url: str | None) -> lis
                 "event": row["event"],
                 "item_key": row.get("item_key"),
                 "thread_key": row.get("thread_key"),
+                "story_id": row.get("story_id"),
                 "what": header_text(alert),
                 "title": alert.title,
                 "url": alert.url,

@@ -168,6 +168,7 @@ class AlertEvent(StrEnum):
     REMINDER = "reminder"  # a comment deadline or effective date is near
     HEALTH = "health"  # for operations: a source failing, recovered or quiet; Slack refusing
     BASELINE = "baseline"  # the first check of a source: one line, no items
+    FOLLOW_UP = "follow_up"  # a short reply in an earlier action's thread: a later one acts on it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +191,7 @@ class Alert:
     label: str | None = None  # the source's human name, when it has one
     facts: Mapping[str, Any] = field(default_factory=dict)  # TradeFacts.as_record()
     mention: str | None = None  # a Slack mention added by a routing rule
+    lead: str = ""  # how early the story knew: "6 days after it appeared in ..."
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -230,6 +232,7 @@ class Alert:
             label=data.get("label"),
             facts=data.get("facts") or {},
             mention=data.get("mention"),
+            lead=data.get("lead") or "",
         )
 
 

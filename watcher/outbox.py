@@ -262,8 +262,9 @@ class Outbox:
         where = "where source = ?" if source else ""
         params: list[Any] = [source] if source else []
         return self.db.query(
-            f"select id, source, item_key, thread_key, event, channel, status, created_at, "
-            f"sent_at, slack_channel, slack_ts, thread_ts, attempts, last_error, payload "
+            f"select id, source, item_key, thread_key, story_id, event, channel, status, "
+            f"created_at, sent_at, slack_channel, slack_ts, thread_ts, attempts, last_error, "
+            f"payload "
             f"from alerts {where} order by id desc limit ?",
             [*params, limit],
         )

@@ -24,6 +24,10 @@ def render_text(alert: Alert, channel: str | None = None) -> str:
     if alert.event in (AlertEvent.BASELINE, AlertEvent.HEALTH):
         lines.append(f"{alert.title}: {alert.note}")
         return "\n".join(lines)
+    if alert.event is AlertEvent.FOLLOW_UP:
+        lines += [f"{instrument_name(alert)}: {alert.title}", f"  {alert.note}"]
+        lines += [f"  {alert.url}"] if alert.url else []
+        return "\n".join(lines)
     if alert.mention:
         lines.append(f"{alert.mention} this needs a look")
     lines.append(f"{instrument_name(alert)}: {alert.title}")

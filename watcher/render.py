@@ -116,6 +116,14 @@ def render_slack(alert: Alert) -> SlackMessage:
     if alert.event is AlertEvent.HEALTH:
         blocks.append(_section(clip_escaped(alert.note, MAX_SECTION_TEXT)))
         return SlackMessage(fallback_text(alert), tuple(blocks))
+    if alert.event is AlertEvent.FOLLOW_UP:
+        # a short reply in an earlier action's thread: what acts on it, and where to read it
+        blocks.append(
+            _section(
+                f"*{link(alert.url, clip(alert.title, 600))}*\n_{clip_escaped(alert.note, 500)}_"
+            )
+        )
+        return SlackMessage(fallback_text(alert), tuple(blocks))
 
     body = [f"*{link(alert.url, clip(alert.title, 600))}*"]
     status = status_line(alert)

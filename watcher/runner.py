@@ -5,6 +5,8 @@
            (`fetching`: what finished comes back as it finishes; deadlines; family order)
   decide   pure: diff against the state, judge relevance, route (`decide`, `routing`)
   enrich   the full texts of the alerts worth reading, in the same workers (`enrich`)
+  link     each alert in its story: a stage of an action another source told first, or a
+           new story (`linkphase`, deciding in `linking`)
   commit   one transaction per source: its items, deadlines and alerts (the outbox)
   deliver  that source's alerts at once (`deliver`); at the end, what is left, reminders
            (`reminding`) and first-check lines included
@@ -32,6 +34,7 @@ from watcher.fetching import Fetched, Fetching, GaveUp, TextsRead
 from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
 from watcher.http import CheckFetcher, Fetcher
+from watcher.linkphase import link_alerts, pointers
 from watcher.lock import RunLock
 from watcher.models import Alert, Snapshot, StoredItem
 from watcher.posters import Poster
@@ -341,6 +344,11 @@ class _Run:
 
     def _commit(self, decided: _Decided) -> None:
         source, snapshot, decision = decided.source, decided.snapshot, decided.decision
+        # link: each alert in its story (a stage of an action another source told first)
+        sent, placements = link_alerts(
+            self.store, self.kind(source), decision.alerts, self.clock.now()
+        )
+        decision = replace(decision, alerts=sent)
         if not self.dry_run:
             self.store.record_check(
                 source=source.name,
@@ -349,9 +357,10 @@ class _Run:
                 decision=decision,
                 now=self.clock.now(),
                 run_id=self.run_id,
+                placements=placements,
             )
             self._judge_health(source)
-        self.alerts += decision.alerts
+        self.alerts += [*decision.alerts, *pointers(placements)]
         self.reports[source.name] = SourceReport(
             name=source.name,
             ok=True,

@@ -171,3 +171,91 @@ def m007_deadlines(db: Database) -> None:
     db.table("sources").add_column("deadlines_indexed", int, not_null_default=0)
     # Reminders already sent were recorded under the record fields' names.
     db.execute("update reminders set field = replace(field, '_on', '')")
+
+
+@migrations()
+def m008_stories(db: Database) -> None:
+    """Stories: one trade action across its stages (`watcher/stories.py`). Alerts already
+    queued or sent become the stories their threads were, so an upgraded state keeps every
+    thread; stated deadlines ("within 180 days of ...") get the words of what is due."""
+    import json
+
+    db.table("stories").create(
+        {"id": int, "thread_key": str, "title": str, "created_at": str},
+        pk="id",
+        not_null={"thread_key", "title"},
+    )
+    db.table("stories").create_index(["thread_key"], unique=True)
+    db.table("story_stages").create(
+        {
+            "id": int,
+            "story_id": int,
+            "alert_id": int,
+            "source": str,
+            "own_key": str,
+            "item_key": str,
+            "event": str,
+            "title": str,
+            "url": str,
+            "instrument": str,
+            "number": str,
+            "dated": str,
+            "published": str,
+            "at": str,
+            "role": str,
+            "label": str,
+            "channel": str,
+        },
+        pk="id",
+        not_null={"story_id", "source", "event", "title", "at"},
+    )
+    db.table("story_stages").create_index(["story_id"])
+    db.table("story_stages").create_index(["own_key"])
+    db.table("story_stages").create_index(["source", "item_key"])
+    db.table("alerts").add_column("story_id", int)
+    db.table("deadlines").add_column("what", str)
+
+    stories: dict[str, int] = {}
+    rows = db.query(
+        "select id, source, item_key, thread_key, event, channel, payload, created_at "
+        "from alerts where thread_key is not null and event not in ('health', 'baseline') "
+        "order by id"
+    )
+    for row in list(rows):
+        try:
+            payload = json.loads(row["payload"])
+        except ValueError:
+            continue
+        item = payload.get("item") or {}
+        key = row["thread_key"]
+        if key not in stories:
+            inserted = db.table("stories").insert(
+                {
+                    "thread_key": key,
+                    "title": payload.get("title") or key,
+                    "created_at": row["created_at"],
+                }
+            )
+            stories[key] = int(inserted.last_rowid or 0)
+        instrument = item.get("instrument")
+        dated = item.get("signed_on") or item.get("published_on")
+        db.table("story_stages").insert(
+            {
+                "story_id": stories[key],
+                "alert_id": row["id"],
+                "source": row["source"],
+                "own_key": key,
+                "item_key": row["item_key"],
+                "event": row["event"],
+                "title": payload.get("title") or key,
+                "url": payload.get("url"),
+                "instrument": instrument.casefold() if instrument else None,
+                "number": item.get("number"),
+                "dated": dated[:10] if dated else None,
+                "published": (item.get("published_on") or "")[:10] or None,
+                "at": row["created_at"],
+                "label": payload.get("label"),
+                "channel": row["channel"],
+            }
+        )
+        db.execute("update alerts set story_id = ? where id = ?", [stories[key], row["id"]])

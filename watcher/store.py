@@ -10,7 +10,7 @@ each alert sent the moment Slack accepts it. Every SQLite error reaches the call
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +19,13 @@ from typing import Any
 from watcher.db import BUSY_TIMEOUT, Database
 from watcher.decide import Decision
 from watcher.health import HealthDecision, SourceHealth
+from watcher.linking import Placement
 from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
 from watcher.outbox import Outbox, iso, parse_iso
 from watcher.reminders import ITEM_DEADLINES, item_deadlines
 from watcher.secrets import redact
 from watcher.statedir import open_for_reading, open_for_writing
+from watcher.storybook import StoryBook
 
 __all__ = ["SourceStatus", "Store", "iso", "parse_iso"]
 
@@ -64,6 +66,7 @@ class Store:
     def __init__(self, db: Database):
         self.db = db
         self.outbox = Outbox(db)
+        self.stories = StoryBook(db)
 
     @classmethod
     def open(
@@ -147,8 +150,10 @@ class Store:
         now: datetime,
         run_id: int | None,
         baseline_done: bool = True,
+        placements: Sequence[Placement | None] | None = None,
     ) -> list[int]:
-        """Write what one successful check saw and the alerts it causes, atomically.
+        """Write what one successful check saw and the alerts it causes, atomically, with
+        the stories they join (`placements`, one per alert, from the link phase).
         (`baseline_done` false: a back-fill, after which the first check is still to come.)"""
         stamp = iso(now)
         with self.db.atomic(f"record the check of {source}"):
@@ -180,7 +185,15 @@ class Store:
                 ((stamp, source, key) for key in decision.removed),
             )
             self._record_deadlines(source, decision)
-            return [self.outbox.enqueue(alert, run_id, stamp) for alert in decision.alerts]
+            ids = [self.outbox.enqueue(alert, run_id, stamp) for alert in decision.alerts]
+            if placements:
+                real = self.stories.record(placements, ids, stamp)
+                for placement in placements:
+                    for story_id, pointer in placement.pointers if placement else ():
+                        pointer_id = self.outbox.enqueue(pointer, run_id, stamp)
+                        self.stories.set_story([pointer_id], real.get(story_id, story_id))
+                        ids.append(pointer_id)
+            return ids
 
     def _record_deadlines(self, source: str, decision: Decision) -> None:
         """The dates relevant items say the team must act by, for reminders."""

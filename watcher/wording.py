@@ -33,6 +33,7 @@ EVENT_LABEL = {
     AlertEvent.REMINDER: "reminder",
     AlertEvent.HEALTH: "operations",
     AlertEvent.BASELINE: "watching",
+    AlertEvent.FOLLOW_UP: "follow-up",
 }
 
 FACT_LABEL = (
@@ -179,7 +180,10 @@ def status_line(alert: Alert) -> str | None:
         return f"{special} public inspection, publishes on {published or 'a date not yet set'}"
     if alert.event is AlertEvent.PUBLISHED:
         citation = f", {item.citation}" if item and item.citation else ""
-        return f"Published in the Federal Register on {published}{citation}"
+        lead = f" — {alert.lead}" if alert.lead else ""
+        return f"Published in the Federal Register on {published}{citation}{lead}"
+    if alert.event is AlertEvent.FOLLOW_UP:
+        return alert.note or None
     if alert.event is AlertEvent.WITHDRAWN:
         return "Withdrawn from public inspection without being published"
     if alert.event is AlertEvent.CORRECTION:

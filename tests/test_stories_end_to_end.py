@@ -1,0 +1,273 @@
+"""One action, one thread, through `watcher run` with the shipped sources.yaml on loopback.
+
+The copper week of 2025 as the sources told it: the White House posted Proclamation 10962
+the evening it was signed (Jul 30), CBP issued guidance the next day quoting its title, the
+public inspection desk listed it on Aug 4, the Federal Register published it on Aug 5 (90 FR
+37727), and CBP updated its guidance a week later citing "Proclamation 10962". Executive
+Order 14326 was posted the next evening. The payloads are built here, in the shapes of the
+real ones (the White House feed's WordPress RSS, the real CSMS widget feed's first item, the
+Federal Register's records): titles, numbers and dates are the real ones, times of day and
+message texts are not known and are stand-ins.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from werkzeug import Response
+
+from tests.conftest import DATA, HTTP_FOR_TESTS, Workspace, fr_document
+from tests.fakes import FakeFederalRegister, FakeSlack
+from tests.test_sources_end_to_end import FILING, UNRELATED, default_source
+
+EASTERN = ZoneInfo("America/New_York")
+CSMS = (DATA / "captures" / "cbp_csms_widget_rss_2026-10_first20.xml").read_bytes()
+COPPER_TEXT = (DATA / "proclamation_copper_excerpt.txt").read_text()
+COPPER = "Adjusting Imports of Copper into the United States"
+EO_14326 = "Further Modifying the Reciprocal Tariff Rates"
+
+
+def eastern(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=EASTERN)
+
+
+class WhiteHouse:
+    """The presidential-actions feed and its posts, on loopback."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.posts: list[tuple[str, str, datetime, str, str]] = []
+        self.pages: dict[str, str] = {}
+        server.expect_request("/presidential-actions/feed/").respond_with_handler(self._feed)
+        server.expect_request("/presidential-actions/post").respond_with_handler(self._page)
+
+    def post(self, slug: str, title: str, when: datetime, category: str, text: str) -> None:
+        self.posts.insert(0, (slug, title, when, category, text.split("\n\n", 1)[-1][:300]))
+        self.pages[slug] = text
+
+    def _feed(self, request) -> Response:
+        items = "".join(
+            f"<item><title>{title}</title>"
+            f"<link>{self.server.url_for('/presidential-actions/post')}?p={slug}</link>"
+            f"<pubDate>{format_datetime(when.astimezone(UTC))}</pubDate>"
+            f"<category><![CDATA[{category}]]></category>"
+            f'<guid isPermaLink="false">https://www.whitehouse.gov/?p={slug}</guid>'
+            f"<description><![CDATA[{excerpt}]]></description></item>"
+            for slug, title, when, category, excerpt in self.posts
+        )
+        return Response(
+            f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Presidential Actions</title><link>https://www.whitehouse.gov/</link>"
+            f"{items}</channel></rss>",
+            content_type="application/rss+xml; charset=UTF-8",
+        )
+
+    def _page(self, request) -> Response:
+        text = self.pages[request.args["p"]]
+        return Response(
+            f"<html><body><main><pre>{text}</pre></main></body></html>",
+            content_type="text/html; charset=utf-8",
+        )
+
+
+class Csms:
+    """The CSMS widget feed: the real capture's oldest message, and messages made from its
+    first item's bytes."""
+
+    def __init__(self, server) -> None:
+        start = CSMS.index(b"<item>")
+        self.template = CSMS[start : CSMS.index(b"</item>", start) + len(b"</item>")]
+        last = CSMS.rindex(b"<item>")
+        self.items = [CSMS[last : CSMS.index(b"</item>", last) + len(b"</item>")]]
+        self.head, self.tail = CSMS[:start], b"</channel></rss>"
+        server.expect_request("/csms.rss").respond_with_handler(
+            lambda request: Response(
+                self.head + b"".join(self.items) + self.tail, content_type="application/rss+xml"
+            )
+        )
+
+    def message(self, number: str, title: str, when: datetime, body: str) -> None:
+        item = self.template
+        old_title = item[item.index(b"<title>") + 7 : item.index(b"</title>")]
+        old_date = item[item.index(b"<pubDate>") + 9 : item.index(b"</pubDate>")]
+        old_body = item[item.index(b"<![CDATA[") + 9 : item.index(b"]]>")]
+        item = (
+            item.replace(old_body, f"<p>{body}</p>".encode())  # first: it repeats the title
+            .replace(old_title, f"CSMS # {number} - {title}".encode())
+            .replace(old_date, format_datetime(when).encode())
+            .replace(b">70087229<", f">{number}<".encode())
+        )
+        self.items.insert(0, item)
+
+
+@pytest.fixture
+def week(workspace: Workspace, server, fr: FakeFederalRegister, slack: FakeSlack):
+    white_house, csms = WhiteHouse(server), Csms(server)
+    sources = [
+        default_source(
+            "whitehouse-presidential-actions", server.url_for("/presidential-actions/feed/")
+        ),
+        default_source("cbp-csms", server.url_for("/csms.rss")),
+        default_source("federal-register-public-inspection", fr.url),
+        default_source("federal-register", fr.url),
+    ]
+    workspace.write_config(
+        yaml.safe_dump({"slack": {"channel": "#trade-alerts", "retry_wait": 0}})
+        + HTTP_FOR_TESTS
+        + yaml.safe_dump({"sources": sources}, sort_keys=False)
+    )
+    workspace.use_slack(slack)
+    fr.add(fr_document("2025-14000", "Fisheries Off Alaska", "2025-07-28", type="Rule"))
+    fr.on_inspection = [{**UNRELATED, "publication_date": "2025-07-30"}]
+    white_house.post(
+        "100", "Nominations Sent to the Senate", eastern("2025-07-28T18:00"), "Nominations", ""
+    )
+    return workspace, white_house, csms, fr, slack
+
+
+def run_at(workspace: Workspace, moment: str) -> None:
+    workspace.clock.set(eastern(moment))
+    result = workspace.cli("run")
+    assert result.exit_code == 0, result.stderr + result.stdout
+
+
+def filing(number: str, title: str, published: str, filed: str, **fields) -> dict:
+    return {
+        **FILING,
+        "document_number": number,
+        "title": title,
+        "subject_1": title,
+        "publication_date": published,
+        "filed_at": filed,
+        "html_url": f"https://www.federalregister.gov/documents/{published.replace('-', '/')}/"
+        f"{number}/x",
+        **fields,
+    }
+
+
+def headers(slack: FakeSlack) -> list[tuple[str, str, str | None]]:
+    """(header, text, thread root's text) of every message after the baselines' one."""
+    accepted = [c for c in slack.calls if c.method == "accepted"][1:]
+    texts = {c.ts: c.payload["text"] for c in accepted}
+    return [
+        (
+            c.payload["blocks"][0]["text"]["text"],
+            c.payload["text"],
+            texts.get(c.payload.get("thread_ts")),
+        )
+        for c in accepted
+    ]
+
+
+def test_the_copper_week_is_one_thread(week):
+    workspace, white_house, csms, fr, slack = week
+    run_at(workspace, "2025-07-29T12:00")  # the baselines, one message
+    assert len(slack.messages) == 1
+
+    white_house.post("101", COPPER, eastern("2025-07-30T21:40"), "Proclamations", COPPER_TEXT)
+    run_at(workspace, "2025-07-30T22:00")
+    top = slack.ts_of("new: Adjusting Imports of Copper into the United States")
+
+    csms.message(
+        "65794272",
+        "GUIDANCE: Section 232 Duties on Imports of Copper",
+        eastern("2025-07-31T17:05"),
+        "This message provides guidance on the Presidential Proclamation, Adjusting Imports "
+        "of Copper into the United States, signed July 30, 2025. Effective 12:01 a.m. eastern "
+        "daylight time on August 1, 2025, semi-finished copper products are subject to an "
+        "additional 50 percent ad valorem duty under section 232, reported under heading "
+        "9903.78.01.",
+    )
+    white_house.post(
+        "102",
+        EO_14326,
+        eastern("2025-07-31T21:30"),
+        "Executive Orders",
+        "By the authority vested in me ... section 604 of the Trade Act of 1974 ... "
+        "reciprocal tariff rates ... THE WHITE HOUSE, July 31, 2025.",
+    )
+    run_at(workspace, "2025-07-31T22:00")
+
+    fr.on_inspection.append(
+        filing(
+            "2025-14893",
+            "Adjusting Imports of Copper Into the United States",
+            "2025-08-05",
+            "2025-08-04T16:15:00.000-04:00",
+        )
+    )
+    run_at(workspace, "2025-08-04T16:30")
+
+    fr.publish(
+        "2025-14893",
+        subtype="Proclamation",
+        proclamation_number="10962",
+        signing_date="2025-07-30",
+        citation="90 FR 37727",
+        publication_date="2025-08-05",
+    )
+    fr.on_inspection.append(
+        filing("2025-15010", EO_14326, "2025-08-06", "2025-08-05T08:45:00.000-04:00")
+    )
+    run_at(workspace, "2025-08-05T09:00")
+    fr.publish(
+        "2025-15010",
+        subtype="Executive Order",
+        executive_order_number="14326",
+        signing_date="2025-07-31",
+        citation="90 FR 37963",
+        publication_date="2025-08-06",
+    )
+    run_at(workspace, "2025-08-06T09:00")
+
+    csms.message(
+        "65905512",
+        "UPDATED GUIDANCE: Section 232 Duties on Imports of Copper",
+        eastern("2025-08-12T15:00"),
+        "This message updates CSMS # 65794272 on the implementation of Proclamation 10962, "
+        "Adjusting Imports of Copper into the United States, under section 232.",
+    )
+    run_at(workspace, "2025-08-12T16:00")
+
+    told = headers(slack)
+    tops = [(h, t) for h, t, root in told if root is None]
+    assert [h for h, _ in tops] == [
+        "Proclamation (White House presidential actions) · new",
+        "Executive Order (White House presidential actions) · new",
+    ]
+    copper = [(h, t) for h, t, root in told if root and COPPER in root]
+    assert [h for h, _ in copper] == [
+        "CSMS message 65794272 · new",
+        "Presidential document · on public inspection",
+        "Proclamation 10962 · published",
+        "CSMS message 65905512 · new",
+    ]
+    published = copper[2][1]
+    assert "Published in the Federal Register on Aug 5, 2025, 90 FR 37727" in published
+    assert "6 days after it appeared in White House presidential actions" in published
+    order = [h for h, t, root in told if root and EO_14326 in root]
+    assert order == [
+        "Presidential document · on public inspection",
+        "Executive Order 14326 · published",
+    ]
+    # the publication is broadcast to the channel; the other stages stay in the thread
+    replies = [m for m in slack.messages if m.get("thread_ts") == top]
+    assert [bool(m.get("reply_broadcast")) for m in replies] == [False, False, True, False]
+
+    stories = json.loads(workspace.cli("stories", "--json").stdout)
+    (story,) = [s for s in stories if s["title"] == COPPER]
+    assert story["instruments"] == ["Proclamation 10962"]
+    assert [s["source"] for s in story["stages"]] == [
+        "whitehouse-presidential-actions",
+        "cbp-csms",
+        "federal-register-public-inspection",
+        "federal-register",
+        "cbp-csms",
+    ]
+    # posted 21:40 Eastern on Jul 30; published 6:00 Eastern on Aug 5
+    assert story["lead_hours"] == pytest.approx(128.3, abs=0.1)

@@ -1,0 +1,46 @@
+"""The link phase of a run: a source's decided alerts placed in their stories, against the
+stories the state holds (`linking.py` decides; this module reads the state for it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from watcher.linking import STORY_EVENTS, Incoming, Placement, link_all, stage_at
+from watcher.models import Alert
+from watcher.sources.base import SourceKind
+from watcher.store import Store, iso
+from watcher.stories import stage_time
+
+# Stories whose last stage is older than this are not looked at: an action's stages, its
+# guidance and the later actions on it come within two years.
+STORY_MEMORY = timedelta(days=800)
+
+
+def link_alerts(
+    store: Store, kind: SourceKind, alerts: Sequence[Alert], now: datetime
+) -> tuple[tuple[Alert, ...], list[Placement | None]]:
+    """The alerts as they will be sent (threaded in their stories), and their placements
+    (none when no alert tells a story)."""
+    if not any(a.event in STORY_EVENTS for a in alerts):
+        return tuple(alerts), []
+    role = kind.role.value if kind.role else None
+    incoming = [
+        Incoming(
+            alert=alert,
+            own_key=kind.thread_key(alert.source, alert.item_key)
+            if alert.item_key
+            else alert.thread_key,
+            role=role,
+            at=stage_at(stage_time(alert.item, role, now)),
+        )
+        for alert in alerts
+    ]
+    placements, _ = link_all(incoming, store.stories.load(since=iso(now - STORY_MEMORY)))
+    sent = tuple(p.alert if p is not None else a for p, a in zip(placements, alerts, strict=True))
+    return sent, placements
+
+
+def pointers(placements: Sequence[Placement | None]) -> list[Alert]:
+    """The short replies the placements add in other stories' threads."""
+    return [alert for p in placements if p is not None for _, alert in p.pointers]
