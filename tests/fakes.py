@@ -50,6 +50,7 @@ class FakeFederalRegister:
         self.status: int | None = None  # answer every request with this status instead
         self.page_size_limit: int | None = None  # page smaller than asked, like a proxy might
         self.texts: dict[str, str] = {}  # full texts by document number; others answer 404
+        self.text_status: int | None = None  # answer every full-text request with this status
         self.etags = False  # answer with an ETag, and 304 to a request that has it
         self.requests: list[dict[str, list[str]]] = []
         self.lock = threading.Lock()
@@ -83,6 +84,8 @@ class FakeFederalRegister:
 
     def _full_text(self, request: Request) -> Response:
         number = request.path.rsplit("/", 1)[-1].removesuffix(".txt")
+        if self.text_status:
+            return Response("unavailable", status=self.text_status, content_type="text/plain")
         if number not in self.texts:
             return Response("not found", status=404, content_type="text/plain")
         return Response(self.texts[number], content_type="text/plain; charset=utf-8")

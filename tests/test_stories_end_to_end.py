@@ -271,3 +271,117 @@ def test_the_copper_week_is_one_thread(week):
     ]
     # posted 21:40 Eastern on Jul 30; published 6:00 Eastern on Aug 5
     assert story["lead_hours"] == pytest.approx(128.3, abs=0.1)
+
+
+MINERALS = "Adjusting Imports of Processed Critical Minerals and Their Derivative Products"
+CHIPS = (
+    "Adjusting Imports of Semiconductors, Semiconductor Manufacturing Equipment, and Their "
+    "Derivative Products"
+)
+EO_14272 = (
+    "Ensuring National Security and Economic Resilience Through Section 232 Actions on "
+    "Processed Critical Minerals and Derivative Products"
+)
+# the White House's post of Proclamation 11001, as recorded (converted to text by a scraper)
+TEXT_11001 = (DATA / "whitehouse_proclamation_11001_2026-01-14.md").read_text().split("---", 2)[2]
+
+
+def test_11001_and_11002_stay_apart_and_11001_answers_eo_14272(week):
+    workspace, white_house, _, fr, slack = week
+    run_at(workspace, "2025-04-14T12:00")  # the baselines
+    white_house.post(
+        "200",
+        EO_14272,
+        eastern("2025-04-15T20:30"),
+        "Executive Orders",
+        "By the authority vested in me ... section 232 of the Trade Expansion Act of 1962 ... "
+        "processed critical minerals ... THE WHITE HOUSE, April 15, 2025.",
+    )
+    run_at(workspace, "2025-04-15T21:00")
+    fr.add(
+        fr_document(
+            "2025-06836",
+            EO_14272,
+            "2025-04-18",
+            type="Presidential Document",
+            subtype="Executive Order",
+            executive_order_number="14272",
+            signing_date="2025-04-15",
+            citation="90 FR 16397",
+            agencies=[{"name": "Executive Office of the President"}],
+        )
+    )
+    run_at(workspace, "2025-04-18T09:00")
+    order = slack.ts_of(f"new: {EO_14272}")
+
+    # Jan 14, 2026: two proclamations in one evening, both "Adjusting Imports of ..."
+    white_house.post(
+        "300", MINERALS + " into the United States", eastern("2026-01-14T16:13"),
+        "Proclamations", TEXT_11001,
+    )  # fmt: skip
+    white_house.post(
+        "301", CHIPS + " into the United States", eastern("2026-01-14T16:20"), "Proclamations",
+        "BY THE PRESIDENT OF THE UNITED STATES OF AMERICA A PROCLAMATION ... semiconductors "
+        "... section 232 ...",
+    )  # fmt: skip
+    run_at(workspace, "2026-01-14T17:00")
+    minerals = slack.ts_of(f"new: {MINERALS} into the United States")
+    chips = slack.ts_of(f"new: {CHIPS} into the United States")
+    assert minerals != chips
+    # the critical minerals proclamation acts on EO 14272: a short reply in its thread
+    (pointer,) = [m for m in slack.messages if m.get("thread_ts") == order]
+    assert "acts on this action" in json.dumps(pointer)
+    assert MINERALS in pointer["text"]
+    # its 180-day deadline, read from its text and counted from its signing
+    posted = json.dumps(next(c.payload for c in slack.calls if c.ts == minerals))
+    assert "Jul 13, 2026 (within 180 days of the date of this proclamation)" in posted
+
+    for number, title in (("2026-01045", MINERALS), ("2026-01052", CHIPS)):
+        fr.on_inspection.append(
+            filing(number, title + " Into The United States", "2026-01-20",
+                   "2026-01-16T16:15:00.000-05:00")
+        )  # fmt: skip
+    run_at(workspace, "2026-01-16T16:30")
+    fr.texts["2026-01045"] = TEXT_11001  # the published text states the deadline too
+    fr.publish(
+        "2026-01045", subtype="Proclamation", proclamation_number="11001",
+        signing_date="2026-01-14", citation="91 FR 2601",
+    )  # fmt: skip
+    fr.publish(
+        "2026-01052", subtype="Proclamation", proclamation_number="11002",
+        signing_date="2026-01-14", citation="91 FR 2615",
+    )  # fmt: skip
+    run_at(workspace, "2026-01-20T09:00")
+
+    told = headers(slack)
+    in_minerals = [h for h, t, root in told if root and MINERALS in root and "follow" not in h]
+    in_chips = [h for h, t, root in told if root and CHIPS in root]
+    assert in_minerals == [
+        "Presidential document · on public inspection",
+        "Proclamation 11001 · published",
+    ]
+    assert in_chips == [
+        "Presidential document · on public inspection",
+        "Proclamation 11002 · published",
+    ]
+    # 11001's publication replies in EO 14272's thread, with its number and citation
+    replies = [m for m in slack.messages if m.get("thread_ts") == order]
+    assert len(replies) == 2
+    assert replies[1]["blocks"][0]["text"]["text"] == "Proclamation 11001 · follow-up"
+    assert "published in the Federal Register on Jan 20, 2026, 91 FR 2601" in json.dumps(replies[1])
+
+    # the deadline is reminded in 11001's thread, 7 days and 1 day ahead, once each
+    for moment in ("2026-07-06T09:00", "2026-07-06T10:00", "2026-07-12T09:00"):
+        run_at(workspace, moment)
+    reminders = [m for m in slack.messages if "· reminder" in m["blocks"][0]["text"]["text"]]
+    assert [m["thread_ts"] for m in reminders] == [minerals, minerals]
+    assert "in 7 days, on Jul 13, 2026" in json.dumps(reminders[0])
+    assert "tomorrow, Jul 13, 2026" in json.dumps(reminders[1])
+    assert "shall provide one of these updates" in json.dumps(reminders[0])
+
+    stories = {s["title"]: s for s in json.loads(workspace.cli("stories", "--json").stdout)}
+    story = stories[MINERALS + " into the United States"]
+    assert story["instruments"] == ["Proclamation 11001"]
+    assert [d["due"] for d in story["deadlines"]] == ["2026-07-13"]
+    assert story["lead_hours"] == pytest.approx(133.8, abs=0.1)  # 16:13 Jan 14 to 6:00 Jan 20
+    assert stories[CHIPS + " into the United States"]["instruments"] == ["Proclamation 11002"]

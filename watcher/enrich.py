@@ -2,14 +2,15 @@
 
 `text_url` says where an alert's full text is (the kind sets `Item.text_url`: a Federal
 Register document's raw text, or a feed entry's page when its source asks for it);
-`with_facts` reads the facts out of whatever text there is. Both pure; the runner does the
-fetching in between.
+`with_facts` reads the facts out of whatever text there is, and the deadlines it states
+(`deadlines.py`). Both pure; the runner does the fetching in between.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from watcher.deadlines import stated_deadlines
 from watcher.facts import extract
 from watcher.models import Alert, AlertEvent
 
@@ -35,5 +36,16 @@ def with_facts(alert: Alert, full_text: str | None = None) -> Alert:
         parts += [p for p in (alert.item.summary, alert.item.body) if p]
     if full_text:
         parts.append(full_text)
-    facts = extract("\n".join(parts))
-    return replace(alert, facts=facts.as_record()) if facts else alert
+    text = "\n".join(parts)
+    facts = extract(text)
+    found = facts.as_record()
+    item = alert.item
+    deadlines = stated_deadlines(
+        text,
+        signed=(item.signed_on if item else None) or facts.signed,
+        # "publication" is the Federal Register's: a feed entry's date is not it
+        published=item.published_on if item is not None and item.doc_type else None,
+    )
+    if deadlines:
+        found["deadlines"] = [d.as_record() for d in deadlines]
+    return replace(alert, facts=found) if found else alert

@@ -44,7 +44,12 @@ class SourceError(WatcherError):
 
 
 class FetchError(SourceError):
-    """The HTTP exchange failed: transport error, bad status, wrong content type, too large."""
+    """The HTTP exchange failed: transport error, bad status, wrong content type, too large.
+    `status` is the HTTP status when the server answered with an error (4xx), else None."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class StateError(WatcherError):

@@ -1,7 +1,8 @@
 """Fetching a document's full text for its trade facts: best effort, never a reason to fail.
 
 One attempt per document, and once a host has failed to answer, no more tries at it in the
-same run: a slow or unreachable text server must not hold up alerts that are ready to go.
+same run: a slow or unreachable text server must not hold up alerts that are ready to go. A
+host that answers "not found" for one document is still asked for the next.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ class TextFetcher:
             self.budget -= 1
         try:
             fetched = fetcher.get(url, expect=Expect.TEXT, attempts=1, from_content=True)
-        except FetchError:
-            with self._lock:
-                self.failed_hosts.add(host)
+        except FetchError as exc:
+            if exc.status is None or exc.status >= 500 or exc.status in (403, 429):
+                with self._lock:
+                    self.failed_hosts.add(host)
             return None
         return document_text(fetched.content, fetched.content_type)[:MAX_CHARS]
 

@@ -301,7 +301,8 @@ class Fetcher:
                 detail = error_detail(said, response.headers.get("Content-Type", ""))
                 raise FetchError(
                     f"GET {shorten(url)}: {_status_text(response)}"
-                    + (f": {detail}" if detail else "")
+                    + (f": {detail}" if detail else ""),
+                    status=response.status_code,
                 )
             if response.status_code != 200:
                 raise FetchError(f"GET {shorten(url)}: unexpected {_status_text(response)}")

@@ -44,6 +44,7 @@ from watcher.stories import (
     same_subject,
     subject_of,
 )
+from watcher.wording import format_date
 
 # Alerts that tell a story; health notices and baselines belong to none.
 STORY_EVENTS = frozenset(AlertEvent) - {AlertEvent.HEALTH, AlertEvent.BASELINE}
@@ -122,8 +123,22 @@ def place(one: Incoming, stories: Sequence[Story], *, next_id: int) -> Placement
         sent, story_id, new = _as_stage_of(one, joined), joined.id, False
     else:
         sent, story_id, new, why = alert, next_id, True, "new"
-    pointers = tuple((t.id, _pointer(one, t, _presidential(one))) for t in targets[:MAX_POINTERS])
-    return Placement(story_id, new, sent, _stage(one, story_id, sent), pointers, why)
+    pointers = [(t.id, _pointer(one, t, _presidential(one))) for t in targets[:MAX_POINTERS]]
+    first_publication = (
+        joined is not None
+        and one.role == "published"
+        and sent.event is AlertEvent.PUBLISHED
+        and not any(s.role == "published" for s in joined.stages)
+    )
+    if joined is not None and first_publication and joined.pointed:
+        # the action is published: the threads it was pointed from hear of it, with its number
+        by_id = {s.id: s for s in stories}
+        pointers += [
+            (target, _pointer(one, by_id[target], True, published=True))
+            for target in sorted(joined.pointed)
+            if target in by_id
+        ]
+    return Placement(story_id, new, sent, _stage(one, story_id, sent), tuple(pointers), why)
 
 
 # -- joining ----------------------------------------------------------------------------------
@@ -297,15 +312,20 @@ def lead_words(first: Stage, published_on: str | None) -> str:
     return f"the day it appeared in {where}"
 
 
-def _pointer(one: Incoming, target: Story, acts: bool) -> Alert:
+def _pointer(one: Incoming, target: Story, acts: bool, *, published: bool = False) -> Alert:
     """A short reply in an earlier story's thread pointing to this alert's document."""
     alert = one.alert
+    note = "acts on this action" if acts else "cites this action"
+    if published and alert.item is not None:
+        citation = f", {alert.item.citation}" if alert.item.citation else ""
+        when = format_date(alert.item.published_on) or "its date"
+        note = f"published in the Federal Register on {when}{citation}; {note}"
     return replace(
         alert,
         event=AlertEvent.FOLLOW_UP,
         channel=target.first.channel or alert.channel,
         thread_key=target.thread_key,
-        note="acts on this action" if acts else "cites this action",
+        note=note,
         changes=(),
         listing=None,
         lead="",

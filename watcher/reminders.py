@@ -1,8 +1,10 @@
-"""Deadline reminders: a comment period closing or a rule taking effect, N days ahead. Pure.
+"""Deadline reminders: a comment period closing, a rule taking effect, or a deadline the
+document's text sets ("within 180 days of the date of this proclamation"), N days ahead. Pure.
 
-Each tracked (relevant) document with a comment deadline or an effective date gets one
-reminder per configured offset (default 7 days and 1 day before), in its Slack thread, once.
-A document first seen when several offsets have already passed gets only the nearest one.
+Each tracked (relevant) document's deadlines get one reminder per configured offset (default
+7 days and 1 day before), in its story's Slack thread, once. A document first seen when
+several offsets have already passed gets only the nearest one. One deadline stated by two
+stages of a story (the White House's text and the Federal Register's) is reminded once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ class Deadline:
     due: date
     thread_key: str
     label: str | None = None
+    what: str | None = None  # for a deadline the text states: what is due
+
+    @property
+    def named(self) -> str:
+        return ITEM_DEADLINES.get(self.field) or "Deadline"
 
     @property
     def done_key(self) -> tuple[str, str, str, str]:
@@ -46,6 +53,7 @@ class Reminder:
     deadline: Deadline
     days_before: int  # the configured offset this reminder stands for
     covers: tuple[int, ...]  # every offset it settles (the nearer one wins when several passed)
+    twins: tuple[Deadline, ...] = ()  # the same deadline, stated by other stages of the story
 
 
 def due(
@@ -54,9 +62,21 @@ def due(
     today: date,
     offsets: Sequence[int],
 ) -> list[Reminder]:
-    """Reminders to send today; `done` holds (source, key, field, due, offset) already sent."""
+    """Reminders to send today; `done` holds (source, key, field, due, offset) already sent.
+    A deadline another stage of its story states too (same thread and day) is settled with
+    it."""
     out = []
+    groups: dict[tuple[str, str, str], list[Deadline]] = {}
     for deadline in deadlines:
+        stated = deadline.field.startswith("stated:")
+        key = (
+            deadline.thread_key,
+            deadline.due.isoformat(),
+            "stated" if stated else deadline.field,
+        )
+        groups.setdefault(key, []).append(deadline)
+    for group in groups.values():
+        deadline = group[0]
         left = (deadline.due - today).days
         if left < 0:
             continue
@@ -66,7 +86,7 @@ def due(
             continue
         if min(passed) not in pending:
             continue  # the nearest reminder went out already; older offsets are moot
-        out.append(Reminder(deadline, min(passed), tuple(pending)))
+        out.append(Reminder(deadline, min(passed), tuple(pending), tuple(group[1:])))
     return out
 
 
@@ -83,7 +103,9 @@ def reminder_alert(reminder: Reminder, today: date) -> Alert:
     deadline = reminder.deadline
     item = deadline.item
     left = (deadline.due - today).days
-    note = f"{ITEM_DEADLINES[deadline.field]} {_when(left, deadline.due)}"
+    note = f"{deadline.named} {_when(left, deadline.due)}"
+    if deadline.what:
+        note += f": {deadline.what}"
     if deadline.field == "comments_close" and any(x.label == "Comment" for x in item.links):
         note += " (comment page linked below)"
     return Alert(

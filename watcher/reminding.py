@@ -61,14 +61,18 @@ def queue_reminders(
                 item=item,
                 field=row["field"],
                 due=date.fromisoformat(row["due"]),
-                thread_key=kind.thread_key(source.name, item.key),
+                # in the thread of the item's story (the first stage may be another source's)
+                thread_key=store.stories.thread_of(source.name, item.key)
+                or kind.thread_key(source.name, item.key),
                 label=source.label,
+                what=row.get("what"),
             )
         )
     queued = []
     for reminder in due_reminders(deadlines, store.reminders_done(), today, offsets):
         alert = route(reminder_alert(reminder, today), config.slack.routes)
-        queued.append((alert, [(*reminder.deadline.done_key, days) for days in reminder.covers]))
+        settled = (reminder.deadline, *reminder.twins)
+        queued.append((alert, [(*d.done_key, days) for d in settled for days in reminder.covers]))
     if queued and not dry_run:
         store.record_reminders(queued, now)
     return [alert for alert, _ in queued]

@@ -185,6 +185,7 @@ class Store:
                 ((stamp, source, key) for key in decision.removed),
             )
             self._record_deadlines(source, decision)
+            self._record_stated_deadlines(source, decision.alerts)
             ids = [self.outbox.enqueue(alert, run_id, stamp) for alert in decision.alerts]
             if placements:
                 real = self.stories.record(placements, ids, stamp)
@@ -212,6 +213,21 @@ class Store:
                 for w in touched
                 if w.relevant
                 for field, due in item_deadlines(w.item).items()
+            ),
+        )
+
+    def _record_stated_deadlines(self, source: str, alerts: Iterable[Alert]) -> None:
+        """The deadlines a document's text sets ("within 180 days of the date of this
+        proclamation"), resolved to dates by the enrich phase, for reminders."""
+        self.db.executemany(
+            "insert or replace into deadlines (source, item_key, field, due, what) "
+            "values (?, ?, ?, ?, ?)",
+            (
+                (source, alert.item_key, f"stated:{n}", data["due"], data.get("what"))
+                for alert in alerts
+                if alert.item_key and alert.source == source
+                for n, data in enumerate(alert.facts.get("deadlines") or (), 1)
+                if data.get("due")
             ),
         )
 
@@ -316,7 +332,7 @@ class Store:
     def deadlines_from(self, today: str) -> list[dict[str, Any]]:
         """Deadlines of relevant items still to come, with each item's key and record."""
         return self.db.query(
-            "select d.source, d.item_key, d.field, d.due, i.record from deadlines d "
+            "select d.source, d.item_key, d.field, d.due, d.what, i.record from deadlines d "
             "join items i on i.source = d.source and i.key = d.item_key "
             "where d.due >= ? and i.relevant = 1 and i.removed_at is null",
             [today],

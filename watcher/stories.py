@@ -72,6 +72,7 @@ class Story:
     thread_key: str
     title: str
     stages: tuple[Stage, ...]
+    pointed: frozenset[int] = frozenset()  # the earlier stories it pointed to (follow-ups)
 
     @cached_property
     def identities(self) -> frozenset[tuple[str, str]]:
@@ -102,8 +103,10 @@ class Story:
     def has_key(self, key: str) -> bool:
         return key == self.thread_key or any(s.own_key == key for s in self.stages)
 
-    def with_stage(self, stage: Stage) -> Story:
-        return Story(self.id, self.thread_key, self.title, (*self.stages, stage))
+    def with_stage(self, stage: Stage, pointed: Iterable[int] = ()) -> Story:
+        return Story(
+            self.id, self.thread_key, self.title, (*self.stages, stage), self.pointed | set(pointed)
+        )
 
 
 # -- titles -----------------------------------------------------------------------------------

@@ -41,8 +41,21 @@ class StoryBook:
                 chunk,
             ):
                 stages.setdefault(row["story_id"], []).append(_stage(row))
+        pointed: dict[int, set[int]] = {}
+        for row in self.db.query(
+            "select distinct g.story_id as source_story, a.story_id as target from alerts a "
+            "join story_stages g on g.source = a.source and g.item_key = a.item_key "
+            "where a.event = 'follow_up' and a.story_id is not null"
+        ):
+            pointed.setdefault(row["source_story"], set()).add(row["target"])
         return [
-            Story(row["id"], row["thread_key"], row["title"], tuple(stages.get(row["id"], ())))
+            Story(
+                row["id"],
+                row["thread_key"],
+                row["title"],
+                tuple(stages.get(row["id"], ())),
+                frozenset(pointed.get(row["id"], ())),
+            )
             for row in stories
         ]
 

@@ -42,16 +42,20 @@ def story_record(
             }
             for s in stages
         ],
-        "deadlines": [
-            {
-                "due": d["due"],
-                "what": d.get("what") or ITEM_DEADLINES.get(d["field"], d["field"]),
-                "item_key": d["item_key"],
-            }
-            for d in deadlines
-        ],
+        "deadlines": _deadlines(deadlines),
         "lead_hours": lead_hours(stages),
     }
+
+
+def _deadlines(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each deadline once, though two stages state it (the White House's text and the
+    Federal Register's)."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        what = row.get("what") or ITEM_DEADLINES.get(row["field"], row["field"])
+        key = (row["due"], " ".join(what.casefold().split()))
+        out.setdefault(key, {"due": row["due"], "what": what, "item_key": row["item_key"]})
+    return list(out.values())
 
 
 def instruments(stages: Sequence[Mapping[str, Any]]) -> list[str]:

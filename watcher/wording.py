@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from watcher.deadlines import StatedDeadline
 from watcher.facts import TradeFacts
 from watcher.instrument import instrument_name, issuing_agency
 from watcher.models import Alert, AlertEvent, FieldChange, Item
@@ -203,13 +204,17 @@ def status_line(alert: Alert) -> str | None:
 
 
 def fact_lines(alert: Alert) -> list[tuple[str, str]]:
-    """(label, values) for each kind of trade fact the document states."""
+    """(label, values) for each kind of trade fact the document states, and its deadlines."""
     facts = TradeFacts.from_record(alert.facts)
     out = []
     for key, label in FACT_LABEL:
         values = getattr(facts, key)
         if values:
             out.append((label, bounded(list(values), MAX_FACT_VALUES)))
+    for data in alert.facts.get("deadlines") or ():
+        deadline = StatedDeadline.from_record(data)
+        when = format_date(deadline.due) or "date not stated"
+        out.append(("Deadline", f"{when} ({deadline.phrase}): {clip(deadline.what, 240)}"))
     return out
 
 
