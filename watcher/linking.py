@@ -5,8 +5,8 @@ An alert joins a story when
 1. it continues a thread the story already holds (a filing's publication, a correction, an
    updated CSMS message, a list changing again: the thread key its kind gives it);
 2. it is the same instrument at another stage: the same proclamation or order number, or,
-   for presidential documents, the same normalised title within `SAME_ACTION_DAYS` (numbers,
-   when both sides have one, decide);
+   for presidential documents, the same normalised title within `SAME_ACTION_DAYS`, from a
+   source the story has not heard from (numbers, when both sides have one, decide);
 3. it is not a presidential instrument itself and cites the story's instrument ("pursuant to
    Proclamation 10895", "Presidential Proclamations 11061, 11062, and 11063") or quotes its
    title (CBP guidance, an agency's implementing notice).
@@ -167,6 +167,10 @@ def _same_action(one: Incoming, stories: Sequence[Story]) -> tuple[Story | None,
     candidates = []
     for story in stories:
         if title not in story.presidential_titles:
+            continue
+        if any(s.source == one.alert.source for s in story.stages):
+            # one source never tells one document twice: two documents of one title from one
+            # source are two actions (the aluminum proclamations of Jan 19 and Feb 1, 2021)
             continue
         if identity is not None and any(
             i[0] == identity[0] and i[1] != identity[1] for i in story.identities
