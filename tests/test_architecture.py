@@ -18,7 +18,15 @@ from typing import Any
 
 from werkzeug import Request, Response
 
-from tests.conftest import HTTP_FOR_TESTS, ROOT, SLACK_FOR_TESTS, Workspace, fr_config, notice
+from tests.conftest import (
+    HTTP_FOR_TESTS,
+    ROOT,
+    SLACK_FOR_TESTS,
+    Workspace,
+    fr_config,
+    fr_document,
+    notice,
+)
 from tests.fakes import FakeSlack
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
@@ -331,6 +339,24 @@ def test_an_older_database_upgrades_in_place_keeping_threads_and_reminders(
     assert reminders[0]["thread_ts"] == "1699999999.000001", "the old thread is kept"
     assert workspace.cli("run").exit_code == 0
     assert len([m for m in slack.messages if "Takes effect" in m["text"]]) == 1
+
+    # the alert sent before stories existed is a story now, and its thread goes on
+    (story,) = json.loads(workspace.cli("stories", "--json").stdout)
+    assert story["title"] == record["title"]
+    assert story["stages"][0]["ts"] == "1699999999.000001"
+    fr.add(
+        fr_document(
+            "C1-2026-00100", "Adjusting Imports of Copper", "2026-12-04",
+            type="Presidential Document", correction_of="2026-00100",
+        )
+    )  # fmt: skip
+    assert workspace.cli("run").exit_code == 0
+    (correction,) = [m for m in slack.messages if "C1-2026-00100" in json.dumps(m)]
+    assert correction["thread_ts"] == "1699999999.000001"
+    (story,) = json.loads(workspace.cli("stories", "--json").stdout)
+    assert [s["event"] for s in story["stages"]] == ["new", "correction"]
+    history = json.loads(workspace.cli("history", "--json").stdout)
+    assert {h["story_id"] for h in history} == {story["id"]}  # the reminder's too
 
 
 # --- the import graph ------------------------------------------------------------------------

@@ -350,6 +350,11 @@ class Store:
         with self.db.atomic("record reminders"):
             for alert, settled in reminders:
                 alert_id = self.outbox.enqueue(alert, None, stamp)
+                self.db.execute(  # the story whose thread it goes to, for history
+                    "update alerts set story_id = (select id from stories where thread_key = ?) "
+                    "where id = ?",
+                    [alert.thread_key, alert_id],
+                )
                 for source, key, field, due, days in settled:
                     self.db.insert(
                         "reminders",
