@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import stamina
+import yaml
 from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
 
@@ -268,3 +269,53 @@ def fr_config(fr_url: str, *, extra_sources: str = "", match: str = "") -> str:
         + rules
         + extra_sources
     )
+
+
+def default_source(name: str, url: str) -> dict:
+    """A source exactly as the shipped sources.yaml has it, pointed at loopback (where no
+    gap between requests is needed)."""
+    data = yaml.safe_load((ROOT / "sources.yaml").read_text(encoding="utf-8"))
+    source = next(s for s in data["sources"] if s["name"] == name)
+    if source["kind"].startswith("federal_register"):
+        source = {**source, "request_interval": 0}
+    return {**source, "url": url}
+
+
+# A public inspection filing shaped like the desk's records (data/public_inspection_*.json):
+# Proclamation 11001 on the desk, and a routine rule beside it.
+FILING = {
+    "agencies": [
+        {
+            "raw_name": "Executive Office of the President",
+            "name": "Executive Office of the President",
+            "slug": "executive-office-of-the-president",
+        }
+    ],
+    "agency_names": ["Executive Office of the President"],
+    "docket_numbers": [],
+    "document_number": "2026-01045",
+    "editorial_note": None,
+    "filed_at": "2026-01-16T16:15:00.000-05:00",
+    "filing_type": "special",
+    "html_url": "https://www.federalregister.gov/documents/2026/01/20/2026-01045/adjusting-"
+    "imports-of-processed-critical-minerals-and-their-derivative-products-into-the",
+    "num_pages": 12,
+    "pdf_file_name": "2026-01045_PI.pdf",
+    "pdf_file_size": 301234,
+    "pdf_updated_at": "2026-01-16T16:15:40.000-05:00",
+    "pdf_url": "https://public-inspection.federalregister.gov/2026-01045.pdf",
+    "publication_date": "2026-01-20",
+    "subject_1": "Adjusting Imports of Processed Critical Minerals and Their Derivative "
+    "Products Into The United States",
+    "title": "Adjusting Imports of Processed Critical Minerals and Their Derivative Products "
+    "Into The United States",
+    "type": "Presidential Document",
+}
+UNRELATED = {
+    **FILING,
+    "document_number": "2026-01050",
+    "filing_type": "regular",
+    "title": "Fisheries of the Exclusive Economic Zone Off Alaska",
+    "type": "Rule",
+    "agencies": [{"name": "Commerce Department"}],
+}

@@ -16,6 +16,8 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -324,4 +326,44 @@ class FakeSlack:
                 }
             ),
             content_type="application/json",
+        )
+
+
+class FakeWhiteHouse:
+    """The White House's presidential-actions feed (WordPress RSS, newest first) and its
+    posts' pages, on loopback."""
+
+    def __init__(self, server: HTTPServer) -> None:
+        self.server = server
+        self.posts: list[tuple[str, str, datetime, str, str]] = []
+        self.pages: dict[str, str] = {}
+        server.expect_request("/presidential-actions/feed/").respond_with_handler(self._feed)
+        server.expect_request("/presidential-actions/post").respond_with_handler(self._page)
+
+    def post(self, slug: str, title: str, when: datetime, category: str, text: str) -> None:
+        self.posts.insert(0, (slug, title, when, category, text.split("\n\n", 1)[-1][:300]))
+        self.pages[slug] = text
+
+    def _feed(self, request: Request) -> Response:
+        items = "".join(
+            f"<item><title>{title}</title>"
+            f"<link>{self.server.url_for('/presidential-actions/post')}?p={slug}</link>"
+            f"<pubDate>{format_datetime(when.astimezone(UTC))}</pubDate>"
+            f"<category><![CDATA[{category}]]></category>"
+            f'<guid isPermaLink="false">https://www.whitehouse.gov/?p={slug}</guid>'
+            f"<description><![CDATA[{excerpt}]]></description></item>"
+            for slug, title, when, category, excerpt in self.posts
+        )
+        return Response(
+            f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Presidential Actions</title><link>https://www.whitehouse.gov/</link>"
+            f"{items}</channel></rss>",
+            content_type="application/rss+xml; charset=UTF-8",
+        )
+
+    def _page(self, request: Request) -> Response:
+        text = self.pages[request.args["p"]]
+        return Response(
+            f"<html><body><main><pre>{text}</pre></main></body></html>",
+            content_type="text/html; charset=utf-8",
         )

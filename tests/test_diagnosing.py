@@ -10,9 +10,8 @@ import pytest
 import yaml
 from werkzeug import Response
 
-from tests.conftest import DATA, HTTP_FOR_TESTS, Workspace
+from tests.conftest import DATA, HTTP_FOR_TESTS, Workspace, default_source
 from tests.fakes import FakeSlack
-from tests.test_sources_end_to_end import default_source
 
 CAPTURES = DATA / "captures"
 CSMS = (CAPTURES / "cbp_csms_widget_rss_2026-10_first20.xml").read_bytes()

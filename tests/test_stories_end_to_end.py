@@ -13,7 +13,7 @@ message texts are not known and are stand-ins.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
@@ -21,9 +21,16 @@ import pytest
 import yaml
 from werkzeug import Response
 
-from tests.conftest import DATA, HTTP_FOR_TESTS, Workspace, fr_document
-from tests.fakes import FakeFederalRegister, FakeSlack
-from tests.test_sources_end_to_end import FILING, UNRELATED, default_source
+from tests.conftest import (
+    DATA,
+    FILING,
+    HTTP_FOR_TESTS,
+    UNRELATED,
+    Workspace,
+    default_source,
+    fr_document,
+)
+from tests.fakes import FakeFederalRegister, FakeSlack, FakeWhiteHouse
 
 EASTERN = ZoneInfo("America/New_York")
 CSMS = (DATA / "captures" / "cbp_csms_widget_rss_2026-10_first20.xml").read_bytes()
@@ -34,45 +41,6 @@ EO_14326 = "Further Modifying the Reciprocal Tariff Rates"
 
 def eastern(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=EASTERN)
-
-
-class WhiteHouse:
-    """The presidential-actions feed and its posts, on loopback."""
-
-    def __init__(self, server) -> None:
-        self.server = server
-        self.posts: list[tuple[str, str, datetime, str, str]] = []
-        self.pages: dict[str, str] = {}
-        server.expect_request("/presidential-actions/feed/").respond_with_handler(self._feed)
-        server.expect_request("/presidential-actions/post").respond_with_handler(self._page)
-
-    def post(self, slug: str, title: str, when: datetime, category: str, text: str) -> None:
-        self.posts.insert(0, (slug, title, when, category, text.split("\n\n", 1)[-1][:300]))
-        self.pages[slug] = text
-
-    def _feed(self, request) -> Response:
-        items = "".join(
-            f"<item><title>{title}</title>"
-            f"<link>{self.server.url_for('/presidential-actions/post')}?p={slug}</link>"
-            f"<pubDate>{format_datetime(when.astimezone(UTC))}</pubDate>"
-            f"<category><![CDATA[{category}]]></category>"
-            f'<guid isPermaLink="false">https://www.whitehouse.gov/?p={slug}</guid>'
-            f"<description><![CDATA[{excerpt}]]></description></item>"
-            for slug, title, when, category, excerpt in self.posts
-        )
-        return Response(
-            f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>Presidential Actions</title><link>https://www.whitehouse.gov/</link>"
-            f"{items}</channel></rss>",
-            content_type="application/rss+xml; charset=UTF-8",
-        )
-
-    def _page(self, request) -> Response:
-        text = self.pages[request.args["p"]]
-        return Response(
-            f"<html><body><main><pre>{text}</pre></main></body></html>",
-            content_type="text/html; charset=utf-8",
-        )
 
 
 class Csms:
@@ -107,7 +75,7 @@ class Csms:
 
 @pytest.fixture
 def week(workspace: Workspace, server, fr: FakeFederalRegister, slack: FakeSlack):
-    white_house, csms = WhiteHouse(server), Csms(server)
+    white_house, csms = FakeWhiteHouse(server), Csms(server)
     sources = [
         default_source(
             "whitehouse-presidential-actions", server.url_for("/presidential-actions/feed/")
