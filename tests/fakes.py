@@ -199,6 +199,7 @@ class FakeSlack:
     channels: list[dict[str, Any]] = field(default_factory=list)
     page_size: int = 2  # conversations.list pages, so that a test meets a cursor
     listed: int = 0  # conversations.list calls answered
+    deleted: set[str] = field(default_factory=set)  # messages deleted in Slack, by ts
 
     def __post_init__(self) -> None:
         self.server.expect_request("/api/chat.postMessage", method="POST").respond_with_handler(
@@ -304,6 +305,12 @@ class FakeSlack:
                 )
             return Response(
                 "<html>oops</html>", status=status, headers=headers, content_type="text/html"
+            )
+        if payload.get("thread_ts") in self.deleted:
+            self.calls.append(SlackCall("refused", payload))
+            return Response(
+                json.dumps({"ok": False, "error": "thread_not_found"}),
+                content_type="application/json",
             )
         problems = violations(payload)
         if problems:

@@ -264,6 +264,35 @@ def test_a_filing_is_announced_then_its_publication_replies_in_its_thread(
     assert len(messages_about(slack, "Processed Critical Minerals")) == 2
 
 
+def test_a_deleted_first_message_starts_the_story_again_and_its_thread_goes_on(
+    workspace: Workspace, fr: FakeFederalRegister, slack: FakeSlack
+):
+    fr.add(fr_document("2026-00900", "Fisheries Off Alaska", "2026-01-15", type="Rule"))
+    fr.on_inspection = [UNRELATED]
+    fr_family(workspace, fr)
+    workspace.use_slack(slack)
+    workspace.cli("run")
+    fr.on_inspection.append(FILING)
+    workspace.cli("run")
+    slack.deleted.add(slack.ts_of("Processed Critical Minerals"))  # someone deleted it
+
+    fr.publish("2026-01045", subtype="Proclamation", proclamation_number="11001")
+    assert workspace.cli("run").exit_code == 0
+    (published,) = messages_about(slack, "Published in the Federal Register")
+    assert "thread_ts" not in published, "top-level: the story starts again"
+    restarted = slack.ts_of("Published in the Federal Register")
+
+    fr.add(
+        fr_document(
+            "C1-2026-01045", FILING["title"], "2026-01-22", type="Presidential Document",
+            correction_of="2026-01045",
+        )
+    )  # fmt: skip
+    assert workspace.cli("run").exit_code == 0
+    (correction,) = messages_about(slack, "C1-2026-01045")
+    assert correction["thread_ts"] == restarted
+
+
 def test_a_filing_that_leaves_without_publishing_is_reported_withdrawn(
     workspace: Workspace, fr: FakeFederalRegister
 ):

@@ -353,3 +353,45 @@ def test_11001_and_11002_stay_apart_and_11001_answers_eo_14272(week):
     assert [d["due"] for d in story["deadlines"]] == ["2026-07-13"]
     assert story["lead_hours"] == pytest.approx(133.8, abs=0.1)  # 16:13 Jan 14 to 6:00 Jan 20
     assert stories[CHIPS + " into the United States"]["instruments"] == ["Proclamation 11002"]
+
+
+def test_routes_see_a_publication_as_one_and_may_broadcast_other_stages(week):
+    workspace, white_house, csms, fr, slack = week
+    text = workspace.config.read_text().replace(
+        "  retry_wait: 0\n",
+        "  retry_wait: 0\n  routes:\n"
+        "  - when: {event: [published]}\n    mention: '@here'\n"
+        "  - when: {source: [cbp-csms]}\n    broadcast: true\n",
+        1,  # the slack section's, not the http section's
+    )
+    workspace.write_config(text)
+    run_at(workspace, "2025-07-29T12:00")
+    white_house.post("101", COPPER, eastern("2025-07-30T21:40"), "Proclamations", COPPER_TEXT)
+    run_at(workspace, "2025-07-30T22:00")
+    csms.message(
+        "65794272",
+        "GUIDANCE: Section 232 Duties on Imports of Copper",
+        eastern("2025-07-31T17:05"),
+        "Guidance on the Presidential Proclamation, Adjusting Imports of Copper into the "
+        "United States, under section 232.",
+    )
+    run_at(workspace, "2025-07-31T22:00")
+    # published with no filing seen first: the Federal Register's NEW becomes PUBLISHED in the
+    # story, and the route for publications sees it as one
+    fr.add(
+        fr_document(
+            "2025-14893", "Adjusting Imports of Copper Into the United States", "2025-08-05",
+            type="Presidential Document", subtype="Proclamation", proclamation_number="10962",
+            signing_date="2025-07-30", citation="90 FR 37727",
+            agencies=[{"name": "Executive Office of the President"}],
+        )
+    )  # fmt: skip
+    run_at(workspace, "2025-08-05T09:00")
+    top = slack.ts_of("new: Adjusting Imports of Copper into the United States")
+    replies = [m for m in slack.messages if m.get("thread_ts") == top]
+    assert [m["blocks"][0]["text"]["text"] for m in replies] == [
+        "CSMS message 65794272 · new",
+        "Proclamation 10962 · published",
+    ]
+    assert [bool(m.get("reply_broadcast")) for m in replies] == [True, True]
+    assert replies[1]["text"].startswith("<!here> Proclamation 10962 · published")

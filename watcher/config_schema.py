@@ -172,6 +172,7 @@ class RouteModel(_Strict):
     when: RouteWhenModel = RouteWhenModel()
     channel: str | None = Field(default=None, min_length=1)
     mention: str | None = None
+    broadcast: bool = False  # a reply in a story's thread is also shown in the channel
 
     @field_validator("mention")
     @classmethod
@@ -180,8 +181,8 @@ class RouteModel(_Strict):
 
     @model_validator(mode="after")
     def _does_something(self) -> RouteModel:
-        if self.channel is None and self.mention is None:
-            raise ValueError("a route needs a channel, a mention, or both")
+        if self.channel is None and self.mention is None and not self.broadcast:
+            raise ValueError("a route needs a channel, a mention or broadcast: true")
         return self
 
 

@@ -222,7 +222,7 @@ class _Drain:
         broadcast = False
         if thread is None and alert.thread_key and self.poster.threads:
             thread = self.outbox.thread_root(alert.thread_key, alert.channel)
-            broadcast = alert.event in BROADCAST
+            broadcast = alert.event in BROADCAST or alert.broadcast
 
         replied_in = [thread]
 

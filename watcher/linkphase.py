@@ -4,10 +4,12 @@ stories the state holds (`linking.py` decides; this module reads the state for i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from watcher.linking import STORY_EVENTS, Incoming, Placement, link_all, stage_at
 from watcher.models import Alert
+from watcher.routing import Route, route
 from watcher.sources.base import SourceKind
 from watcher.store import Store, iso
 from watcher.stories import stage_time
@@ -18,12 +20,17 @@ STORY_MEMORY = timedelta(days=800)
 
 
 def link_alerts(
-    store: Store, kind: SourceKind, alerts: Sequence[Alert], now: datetime
+    store: Store,
+    kind: SourceKind,
+    alerts: Sequence[Alert],
+    now: datetime,
+    routes: Sequence[Route] = (),
 ) -> tuple[tuple[Alert, ...], list[Placement | None]]:
-    """The alerts as they will be sent (threaded in their stories), and their placements
-    (none when no alert tells a story)."""
+    """The alerts as they will be sent (threaded in their stories, then routed: a route sees
+    a publication as the publication it is), and their placements (none when no alert tells
+    a story)."""
     if not any(a.event in STORY_EVENTS for a in alerts):
-        return tuple(alerts), []
+        return tuple(route(a, routes) for a in alerts), []
     role = kind.role.value if kind.role else None
     incoming = [
         Incoming(
@@ -36,9 +43,21 @@ def link_alerts(
         )
         for alert in alerts
     ]
-    placements, _ = link_all(incoming, store.stories.load(since=iso(now - STORY_MEMORY)))
-    sent = tuple(p.alert if p is not None else a for p, a in zip(placements, alerts, strict=True))
+    placed, _ = link_all(incoming, store.stories.load(since=iso(now - STORY_MEMORY)))
+    placements = [_routed(p, routes) for p in placed]
+    sent = tuple(
+        p.alert if p is not None else route(a, routes)
+        for p, a in zip(placements, alerts, strict=True)
+    )
     return sent, placements
+
+
+def _routed(placement: Placement | None, routes: Sequence[Route]) -> Placement | None:
+    if placement is None:
+        return None
+    alert = route(placement.alert, routes)
+    stage = replace(placement.stage, channel=alert.channel)
+    return replace(placement, alert=alert, stage=stage)
 
 
 def pointers(placements: Sequence[Placement | None]) -> list[Alert]:

@@ -192,6 +192,7 @@ class Alert:
     facts: Mapping[str, Any] = field(default_factory=dict)  # TradeFacts.as_record()
     mention: str | None = None  # a Slack mention added by a routing rule
     lead: str = ""  # how early the story knew: "6 days after it appeared in ..."
+    broadcast: bool = False  # a reply in a thread also shown in the channel (a route said so)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -233,6 +234,7 @@ class Alert:
             facts=data.get("facts") or {},
             mention=data.get("mention"),
             lead=data.get("lead") or "",
+            broadcast=bool(data.get("broadcast")),
         )
 
 

@@ -171,7 +171,17 @@ class Outbox:
         return int(cursor.rowcount)
 
     def thread_root(self, thread_key: str, channel: str) -> tuple[str, str] | None:
-        """(Slack channel ID, thread ts) of the thread a story's first message is in."""
+        """(Slack channel ID, thread ts) of a story's thread: its latest top-level message
+        (the first, unless that was deleted and the story started again), else the thread its
+        first message went into (a digest's)."""
+        rows = self.db.query(
+            "select slack_channel, slack_ts as root from alerts where thread_key = ? and "
+            "channel = ? and status = 'sent' and slack_ts is not null and thread_ts is null "
+            "order by id desc limit 1",
+            [thread_key, channel],
+        )
+        if rows:
+            return rows[0]["slack_channel"], rows[0]["root"]
         rows = self.db.query(
             "select slack_channel, coalesce(thread_ts, slack_ts) as root from alerts "
             "where thread_key = ? and channel = ? and status = 'sent' and "

@@ -57,6 +57,7 @@ class Route:
     special_filing: bool | None = None
     channel: str | None = None
     mention: str | None = None
+    broadcast: bool = False
 
     def applies(self, alert: Alert) -> bool:
         if self.sources and alert.source not in self.sources:
@@ -91,6 +92,7 @@ def compile_route(spec: Mapping[str, Any]) -> Route:
         special_filing=when.get("special_filing"),
         channel=spec.get("channel"),
         mention=spec.get("mention"),
+        broadcast=bool(spec.get("broadcast")),
     )
 
 
@@ -102,5 +104,6 @@ def route(alert: Alert, routes: Sequence[Route]) -> Alert:
                 alert,
                 channel=rule.channel or alert.channel,
                 mention=rule.mention or alert.mention,
+                broadcast=rule.broadcast or alert.broadcast,
             )
     return alert

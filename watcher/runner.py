@@ -3,10 +3,10 @@
   select   which sources are due (`schedule.is_due`), or the ones named by `watcher check`
   fetch    each source's check, in worker threads, through its own counting fetcher
            (`fetching`: what finished comes back as it finishes; deadlines; family order)
-  decide   pure: diff against the state, judge relevance, route (`decide`, `routing`)
+  decide   pure: diff against the state, judge relevance (`decide`)
   enrich   the full texts of the alerts worth reading, in the same workers (`enrich`)
   link     each alert in its story: a stage of an action another source told first, or a
-           new story (`linkphase`, deciding in `linking`)
+           new story (`linkphase`, deciding in `linking`); then routed (`routing`)
   commit   one transaction per source: its items, deadlines and alerts (the outbox)
   deliver  that source's alerts at once (`deliver`); at the end, what is left, reminders
            (`reminding`) and first-check lines included
@@ -40,7 +40,6 @@ from watcher.models import Alert, Snapshot, StoredItem
 from watcher.posters import Poster
 from watcher.reminding import queue_reminders
 from watcher.reporting import RunReport, SourceReport
-from watcher.routing import route
 from watcher.schedule import is_due
 from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
@@ -284,9 +283,7 @@ class _Run:
             keys |= {i.updates for i in snapshot.items if i.updates}
         previous = self.store.load_items(source.name, keys)
         family = self._family(source, kind, snapshot, previous)
-        decision = decide(source, kind, snapshot, previous, baseline=baseline, family=family)
-        routes = self.config.slack.routes
-        return replace(decision, alerts=tuple(route(a, routes) for a in decision.alerts))
+        return decide(source, kind, snapshot, previous, baseline=baseline, family=family)
 
     def _family(
         self,
@@ -346,7 +343,11 @@ class _Run:
         source, snapshot, decision = decided.source, decided.snapshot, decided.decision
         # link: each alert in its story (a stage of an action another source told first)
         sent, placements = link_alerts(
-            self.store, self.kind(source), decision.alerts, self.clock.now()
+            self.store,
+            self.kind(source),
+            decision.alerts,
+            self.clock.now(),
+            self.config.slack.routes,
         )
         decision = replace(decision, alerts=sent)
         if not self.dry_run:
