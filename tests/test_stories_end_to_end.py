@@ -114,6 +114,7 @@ def filing(number: str, title: str, published: str, filed: str, **fields) -> dic
         "filed_at": filed,
         "html_url": f"https://www.federalregister.gov/documents/{published.replace('-', '/')}/"
         f"{number}/x",
+        "pdf_url": f"https://public-inspection.federalregister.gov/{number}.pdf",
         **fields,
     }
 
