@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 from watcher.cli import cli
-from watcher.config_schema import HttpModel, SourceModel
+from watcher.config_models import HttpModel, SourceModel
 from watcher.sources import REGISTRY
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -30,6 +30,7 @@ from watcher.settings import (
     SourceConfig,
 )
 from watcher.sources import REGISTRY, Registry
+from watcher.watchlist import compile_watchlist
 
 # ---------------------------------------------------------------------------------------------
 # Loading
@@ -115,6 +116,7 @@ def assemble(path: Path, spec: Mapping[str, Any], registry: Registry) -> Config:
             _source(s, registry[s["kind"]].options, spec["limits"]["max_entries"])
             for s in spec["sources"]
         ),
+        watchlist=compile_watchlist(spec.get("watchlist")),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from watcher.deadlines import stated_deadlines
 from watcher.facts import extract
 from watcher.models import Alert, AlertEvent
+from watcher.watchlist import Watchlist, check
 
 # Events about a document the team has not read yet: worth its full text.
 FIRST_NEWS = frozenset(
@@ -27,8 +28,11 @@ def text_url(alert: Alert) -> str | None:
     return alert.item.text_url
 
 
-def with_facts(alert: Alert, full_text: str | None = None) -> Alert:
-    """The alert with the facts of its title, summary and details, and full text if given."""
+def with_facts(
+    alert: Alert, full_text: str | None = None, watchlist: Watchlist | None = None
+) -> Alert:
+    """The alert with the facts of its title, summary and details, and full text if given;
+    with a watchlist, what of it the document touches."""
     if alert.event not in FIRST_NEWS:
         return alert
     parts = [alert.title]
@@ -48,4 +52,12 @@ def with_facts(alert: Alert, full_text: str | None = None) -> Alert:
     )
     if deadlines:
         found["deadlines"] = [d.as_record() for d in deadlines]
+    if watchlist:
+        verdict = check(watchlist, text)
+        if verdict.touches:
+            alert = replace(
+                alert,
+                touches=tuple(t.as_record() for t in verdict.touches),
+                touches_mention=watchlist.mention,
+            )
     return replace(alert, facts=found) if found else alert

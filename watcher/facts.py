@@ -210,7 +210,7 @@ def _alternatives(names: Iterable[str]) -> str:
 
 
 @cache
-def _country_patterns() -> dict[str, re.Pattern[str]]:
+def country_patterns() -> dict[str, re.Pattern[str]]:
     patterns = {
         names[0]: re.compile(r"(?<![\w-])(?:" + _alternatives(names) + r")(?![\w-])")
         for names in COUNTRIES
@@ -227,7 +227,7 @@ def _country_patterns() -> dict[str, re.Pattern[str]]:
 def countries(text: str) -> tuple[str, ...]:
     """Countries (and the EU) the text names, in order of first mention."""
     found = []
-    for canonical, pattern in _country_patterns().items():
+    for canonical, pattern in country_patterns().items():
         match = pattern.search(text)
         if match:
             found.append((match.start(), canonical))

@@ -44,6 +44,7 @@ from watcher.stories import (
     same_subject,
     subject_of,
 )
+from watcher.watchlist import Touch, merged
 from watcher.wording import format_date
 
 # Alerts that tell a story; health notices and baselines belong to none.
@@ -290,8 +291,15 @@ def _presidential(one: Incoming) -> bool:
 
 def _as_stage_of(one: Incoming, story: Story) -> Alert:
     """The alert as a reply in the story's thread: a Federal Register publication is
-    announced as one, with how early the story knew."""
+    announced as one, with how early the story knew; what the story touched of the
+    watchlist, and what this stage adds to it."""
     alert = replace(one.alert, thread_key=story.thread_key)
+    if story.touches:
+        touches = merged(
+            (Touch.from_record(t) for t in story.touches),
+            (Touch.from_record(t) for t in alert.touches),
+        )
+        alert = replace(alert, touches=tuple(t.as_record() for t in touches))
     if one.role != "published" or not story.stages:
         return alert
     first = story.first
@@ -354,6 +362,7 @@ def _stage(one: Incoming, story_id: int, alert: Alert) -> Stage:
         role=one.role,
         label=alert.label,
         channel=alert.channel,
+        touches=alert.touches,
     )
 
 

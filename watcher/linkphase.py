@@ -25,10 +25,11 @@ def link_alerts(
     alerts: Sequence[Alert],
     now: datetime,
     routes: Sequence[Route] = (),
+    mention: str | None = None,
 ) -> tuple[tuple[Alert, ...], list[Placement | None]]:
     """The alerts as they will be sent (threaded in their stories, then routed: a route sees
-    a publication as the publication it is), and their placements (none when no alert tells
-    a story)."""
+    a publication as the publication it is, and the watchlist a story touched as touched), and
+    their placements (none when no alert tells a story)."""
     if not any(a.event in STORY_EVENTS for a in alerts):
         return tuple(route(a, routes) for a in alerts), []
     role = kind.role.value if kind.role else None
@@ -44,7 +45,7 @@ def link_alerts(
         for alert in alerts
     ]
     placed, _ = link_all(incoming, store.stories.load(since=iso(now - STORY_MEMORY)))
-    placements = [_routed(p, routes) for p in placed]
+    placements = [_routed(p, routes, mention) for p in placed]
     sent = tuple(
         p.alert if p is not None else route(a, routes)
         for p, a in zip(placements, alerts, strict=True)
@@ -52,10 +53,15 @@ def link_alerts(
     return sent, placements
 
 
-def _routed(placement: Placement | None, routes: Sequence[Route]) -> Placement | None:
+def _routed(
+    placement: Placement | None, routes: Sequence[Route], mention: str | None
+) -> Placement | None:
     if placement is None:
         return None
-    alert = route(placement.alert, routes)
+    alert = placement.alert
+    if alert.touches and mention and not alert.touches_mention:
+        alert = replace(alert, touches_mention=mention)  # the story touched it before
+    alert = route(alert, routes)
     stage = replace(placement.stage, channel=alert.channel)
     return replace(placement, alert=alert, stage=stage)
 

@@ -193,6 +193,10 @@ class Alert:
     mention: str | None = None  # a Slack mention added by a routing rule
     lead: str = ""  # how early the story knew: "6 days after it appeared in ..."
     broadcast: bool = False  # a reply in a thread also shown in the channel (a route said so)
+    # what of the team's watchlist the document touches (watchlist.Touch records), and who
+    # to mention when it does
+    touches: tuple[Mapping[str, Any], ...] = ()
+    touches_mention: str | None = None
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -235,6 +239,8 @@ class Alert:
             mention=data.get("mention"),
             lead=data.get("lead") or "",
             broadcast=bool(data.get("broadcast")),
+            touches=tuple(data.get("touches") or ()),
+            touches_mention=data.get("touches_mention"),
         )
 
 

@@ -13,6 +13,7 @@ from watcher.wording import (
     fact_lines,
     key_dates,
     status_line,
+    watchlist_line,
     why,
 )
 
@@ -30,6 +31,9 @@ def render_text(alert: Alert, channel: str | None = None) -> str:
         return "\n".join(lines)
     if alert.mention:
         lines.append(f"{alert.mention} this needs a look")
+    touched = watchlist_line(alert)
+    if touched:
+        lines.append(f"{alert.touches_mention} {touched}" if alert.touches_mention else touched)
     lines.append(f"{instrument_name(alert)}: {alert.title}")
     item = alert.item
     status = status_line(alert)

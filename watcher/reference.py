@@ -113,3 +113,25 @@ COUNTRIES: tuple[tuple[str, ...], ...] = (
     ("Syria",),
     ("Algeria",),
 )
+
+# The member states of the European Union: a document that speaks of the EU touches them.
+EU_MEMBERS = frozenset(
+    {
+        "Austria", "Belgium", "Bulgaria", "Croatia", "Cyprus", "Czechia", "Denmark", "Estonia",
+        "Finland", "France", "Germany", "Greece", "Hungary", "Ireland", "Italy", "Latvia",
+        "Lithuania", "Luxembourg", "Malta", "Netherlands", "Poland", "Portugal", "Romania",
+        "Slovakia", "Slovenia", "Spain", "Sweden",
+    }
+)  # fmt: skip
+
+# Names a team may watch that stand for several minerals of the USGS list.
+MINERAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "rare earths": (
+        "cerium", "dysprosium", "erbium", "europium", "gadolinium", "holmium", "lanthanum",
+        "lutetium", "neodymium", "praseodymium", "samarium", "terbium", "thulium", "ytterbium",
+        "yttrium",
+    ),
+    "platinum group metals": ("iridium", "palladium", "platinum", "rhodium", "ruthenium"),
+}  # fmt: skip
+MINERAL_GROUPS["rare earth elements"] = MINERAL_GROUPS["rare earths"]
+MINERAL_GROUPS["pgms"] = MINERAL_GROUPS["platinum group metals"]

@@ -23,6 +23,7 @@ from watcher.wording import (
     header_text,
     key_dates,
     status_line,
+    watchlist_line,
     why,
 )
 
@@ -109,6 +110,10 @@ def render_slack(alert: Alert) -> SlackMessage:
     blocks: list[dict[str, Any]] = [_header(header_text(alert))]
     if alert.mention:
         blocks.append(_section(f"{alert.mention} this needs a look"))
+    touched = watchlist_line(alert)
+    if touched and alert.event is not AlertEvent.FOLLOW_UP:
+        mention = f"{alert.touches_mention} " if alert.touches_mention else ""
+        blocks.append(_section(f"{mention}*{clip_escaped(touched, MAX_SECTION_TEXT - 80)}*"))
 
     if alert.event is AlertEvent.BASELINE:
         blocks.append(_section(f"{escape(alert.note)}\n{link(alert.url, alert.url or '')}"))

@@ -55,6 +55,7 @@ class Route:
     events: frozenset[AlertEvent] = frozenset()
     matched: tuple[Phrase, ...] = ()
     special_filing: bool | None = None
+    watchlist: bool | None = None
     channel: str | None = None
     mention: str | None = None
     broadcast: bool = False
@@ -77,7 +78,7 @@ class Route:
             special = alert.item is not None and alert.item.special
             if special is not self.special_filing:
                 return False
-        return True
+        return self.watchlist is None or bool(alert.touches) is self.watchlist
 
 
 def compile_route(spec: Mapping[str, Any]) -> Route:
@@ -90,6 +91,7 @@ def compile_route(spec: Mapping[str, Any]) -> Route:
         events=frozenset(AlertEvent(e) for e in when.get("event", ())),
         matched=compile_phrases(when.get("matched", ())),
         special_filing=when.get("special_filing"),
+        watchlist=when.get("watchlist"),
         channel=spec.get("channel"),
         mention=spec.get("mention"),
         broadcast=bool(spec.get("broadcast")),

@@ -45,6 +45,7 @@ from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
 from watcher.sources.base import Role, SourceKind
 from watcher.store import Store, parse_iso
+from watcher.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ class _Run:
                     self.decided[decided.source.name] = decided
                     fetching.read_texts(decided.source, partial(self._read_texts, decided))
                 elif decided is not None:
-                    self._commit(_with_own_facts(decided))
+                    self._commit(_with_own_facts(decided, self.config.watchlist))
             if progress is not None:
                 progress(len(self.reports), total)
         if fetching.out_of_time:
@@ -322,7 +323,7 @@ class _Run:
         for alert in decided.decision.alerts:
             url = text_url(alert)
             text = self.texts.text(url, decided.fetcher) if url else None
-            out.append(with_facts(alert, text))
+            out.append(with_facts(alert, text, self.config.watchlist))
         return tuple(out)
 
     def _texts_read(self, event: TextsRead) -> None:
@@ -330,7 +331,7 @@ class _Run:
         alerts = decided.decision.alerts
         if event.error is not None:  # the full texts are a bonus: the alerts go out without them
             log.debug("reading full texts for %s failed", event.source.name, exc_info=event.error)
-            alerts = tuple(with_facts(a) for a in alerts)
+            alerts = tuple(with_facts(a, None, self.config.watchlist) for a in alerts)
         else:
             alerts = event.value
         decision = replace(decided.decision, alerts=alerts)
@@ -419,8 +420,8 @@ class _Run:
         self.delivered = report if self.delivered is None else self.delivered + report
 
 
-def _with_own_facts(decided: _Decided) -> _Decided:
+def _with_own_facts(decided: _Decided, watchlist: Watchlist | None) -> _Decided:
     """The decision's alerts with the trade facts their items' own text states (a CSMS
     message's body, a feed entry's summary), for sources with no full text to read."""
-    alerts = tuple(with_facts(a) for a in decided.decision.alerts)
+    alerts = tuple(with_facts(a, None, watchlist) for a in decided.decision.alerts)
     return replace(decided, decision=replace(decided.decision, alerts=alerts))

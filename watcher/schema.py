@@ -205,6 +205,7 @@ def m008_stories(db: Database) -> None:
             "role": str,
             "label": str,
             "channel": str,
+            "touches": str,  # JSON: what of the watchlist the stage touched
         },
         pk="id",
         not_null={"story_id", "source", "event", "title", "at"},

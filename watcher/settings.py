@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from watcher import USER_AGENT
 from watcher.match import RuleSet
 from watcher.routing import Route
+from watcher.watchlist import Watchlist
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ class Config:
     health: HealthSettings = field(default_factory=HealthSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    watchlist: Watchlist | None = None  # what the team trades, checked against every alert
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

@@ -14,10 +14,11 @@ only costs a thread.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from watcher.models import Item
@@ -53,6 +54,7 @@ class Stage:
     label: str | None
     channel: str | None
     alert_id: int | None = None
+    touches: tuple[Mapping[str, Any], ...] = ()  # what of the watchlist this stage touched
 
     @property
     def presidential(self) -> bool:
@@ -99,6 +101,15 @@ class Story:
     def dated(self) -> str | None:
         dates = [s.dated for s in self.stages if s.dated]
         return min(dates) if dates else None
+
+    @property
+    def touches(self) -> tuple[Mapping[str, Any], ...]:
+        """What of the watchlist the story's stages touched, each entry once."""
+        seen: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for stage in self.stages:
+            for touch in stage.touches:
+                seen.setdefault((str(touch.get("kind")), str(touch.get("entry"))), touch)
+        return tuple(seen.values())
 
     def has_key(self, key: str) -> bool:
         return key == self.thread_key or any(s.own_key == key for s in self.stages)

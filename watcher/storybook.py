@@ -3,6 +3,7 @@ linking, for reminders in a story's thread, and for `watcher stories` / `watcher
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +13,7 @@ from watcher.stories import Stage, Story
 
 _STAGE_COLUMNS = (
     "story_id, alert_id, source, own_key, item_key, event, title, url, instrument, number, "
-    "dated, published, at, role, label, channel"
+    "dated, published, at, role, label, channel, touches"
 )
 
 
@@ -107,6 +108,7 @@ class StoryBook:
                     "role": stage.role,
                     "label": stage.label,
                     "channel": stage.channel,
+                    "touches": json.dumps(list(stage.touches)) if stage.touches else None,
                 },
             )
             self.db.execute("update alerts set story_id = ? where id = ?", [story_id, alert_id])
@@ -177,4 +179,5 @@ def _stage(row: Mapping[str, Any]) -> Stage:
         label=row["label"],
         channel=row["channel"],
         alert_id=row["alert_id"],
+        touches=tuple(json.loads(row["touches"])) if row.get("touches") else (),
     )

@@ -17,6 +17,7 @@ from watcher.deadlines import StatedDeadline
 from watcher.facts import TradeFacts
 from watcher.instrument import instrument_name, issuing_agency
 from watcher.models import Alert, AlertEvent, FieldChange, Item
+from watcher.watchlist import Touch
 
 MAX_CHANGES_SHOWN = 8
 MAX_LIST_SHOWN = 25
@@ -201,6 +202,15 @@ def status_line(alert: Alert) -> str | None:
             line += "; changed: " + bounded([f"{e.before} → {e.text}" for e in listing.changed])
         return line
     return None
+
+
+def watchlist_line(alert: Alert) -> str | None:
+    """ "Touches your watchlist: 7407.10.50 (heading 7407 named), Chile", or None."""
+    if not alert.touches:
+        return None
+    touches = [Touch.from_record(t) for t in alert.touches]
+    shown = [t.shown + (" — new in this stage" if t.new else "") for t in touches]
+    return "Touches your watchlist: " + bounded(shown, MAX_FACT_VALUES)
 
 
 def fact_lines(alert: Alert) -> list[tuple[str, str]]:
