@@ -63,6 +63,9 @@ class FakeFederalRegister:
         server.expect_request(
             re.compile(rf"{re.escape(prefix)}/full_text/.*")
         ).respond_with_handler(self._full_text)
+        server.expect_request(
+            re.compile(rf"{re.escape(prefix)}/documents/[^/]+\.json")
+        ).respond_with_handler(self._document)
 
     @property
     def url(self) -> str:
@@ -83,6 +86,19 @@ class FakeFederalRegister:
             f"{self.prefix}/full_text/{doc['document_number']}.txt"
         )
         return doc
+
+    def _document(self, request: Request) -> Response:
+        """One document by number, as `GET /documents/{number}.json` answers it."""
+        number = request.path.rsplit("/", 1)[-1].removesuffix(".json")
+        with self.lock:
+            found = [d for d in self.documents if d["document_number"] == number]
+        if not found:
+            return Response(
+                json.dumps({"errors": {"document_number": [f"{number} not found"]}}),
+                status=404,
+                content_type="application/json",
+            )
+        return Response(json.dumps(found[0]), content_type="application/json; charset=utf-8")
 
     def _full_text(self, request: Request) -> Response:
         number = request.path.rsplit("/", 1)[-1].removesuffix(".txt")

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from watcher import __version__
-from watcher.commands import checking, diagnosing, service, state, storytelling
+from watcher.commands import checking, diagnosing, service, state, storytelling, watching
 from watcher.session import Session, Wiring
 
 __all__ = ["Wiring", "cli", "main"]
@@ -84,6 +84,7 @@ for command in (
     diagnosing.doctor,
     storytelling.stories,
     storytelling.story,
+    watching.watchlist,
 ):
     cli.add_command(command)
 

@@ -215,6 +215,9 @@ def fallback_text(alert: Alert) -> str:
         text = escape(f"{header_text(alert)}: {alert.note}")
     else:
         parts = [f"{header_text(alert)}: {alert.title}"]
+        touched = watchlist_line(alert)
+        if touched:  # what a notification must say first
+            parts.append(touched)
         status = status_line(alert)
         if status:
             parts.append(status)
