@@ -143,7 +143,7 @@ def _source_spec(
         )
     elif kind is not None:
         try:
-            options = TypeAdapter(kind.options).validate_python(extra)
+            options = _adapter(kind.options).validate_python(extra)
         except ValidationError as exc:
             problems += _problems(exc, prefix, locate, known=sorted(common_keys | _fields(kind)))
         else:
@@ -156,6 +156,16 @@ def _source_spec(
     spec["channel"] = common.channel or default_channel
     spec["options"] = dataclasses.asdict(options)
     return spec, problems
+
+
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+
+
+def _adapter(options: type) -> TypeAdapter[Any]:
+    """One validator per kind's options, built once (building one costs milliseconds)."""
+    if options not in _ADAPTERS:
+        _ADAPTERS[options] = TypeAdapter(options)
+    return _ADAPTERS[options]
 
 
 def _fields(kind: Any) -> set[str]:

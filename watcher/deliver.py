@@ -118,16 +118,13 @@ class _Drain:
                 self._pass()
         except _Stop:
             stopped = True
-        pending = len(self.outbox.pending())
+        pending = self.outbox.count_pending()
         return DeliveryReport(
             self.sent, self.failed, pending, self.digests, tuple(self.errors), stopped
         )
 
     def _pending(self) -> list[OutboxEntry]:
-        entries = self.outbox.pending(self.sources)
-        if self.hold_baselines:
-            entries = [e for e in entries if e.alert.event is not AlertEvent.BASELINE]
-        return entries
+        return self.outbox.pending(self.sources, baselines=not self.hold_baselines)
 
     def _pass(self) -> None:
         entries = self._pending()

@@ -103,13 +103,18 @@ class Outbox:
 
     # -- draining -------------------------------------------------------------------------
 
-    def pending(self, sources: Iterable[str] | None = None) -> list[OutboxEntry]:
-        """Pending alerts, oldest first: all, or those of these sources."""
+    def pending(
+        self, sources: Iterable[str] | None = None, *, baselines: bool = True
+    ) -> list[OutboxEntry]:
+        """Pending alerts, oldest first: all, or those of these sources (without the
+        first-check lines, when `baselines` is false: they wait for the end of a run)."""
         where, params = "status = 'pending'", []
         if sources is not None:
             wanted = sorted(set(sources))
             where += f" and source in ({','.join('?' * len(wanted))})"
             params = wanted
+        if not baselines:
+            where += " and event != 'baseline'"
         rows = self.db.query(f"select * from alerts where {where} order by id", params)
         return [
             OutboxEntry(
@@ -169,6 +174,10 @@ class Outbox:
             )
             self.db.execute("delete from ops_notices where key like 'slack:%'")
         return int(cursor.rowcount)
+
+    def count_pending(self) -> int:
+        rows = self.db.query("select count(*) as n from alerts where status = 'pending'")
+        return int(rows[0]["n"])
 
     def thread_root(self, thread_key: str, channel: str) -> tuple[str, str] | None:
         """(Slack channel ID, thread ts) of a story's thread: its latest top-level message

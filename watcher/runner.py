@@ -300,13 +300,12 @@ class _Run:
         keys = {i.key for i in snapshot.items} | set(previous)
         related: dict[str, list[Related]] = {}
         progress: str | None = None
-        rows = self.store.all_sources()
         for other in self.config.sources:
             other_kind = self.registry[other.kind]
             if other.name == source.name or other_kind.family != kind.family:
                 continue
             if other_kind.role is Role.PUBLISHED and other_kind.progress is not None:
-                seen = other_kind.progress(self.store.memory_of(rows.get(other.name)).cursor)
+                seen = other_kind.progress(self.store.memory(other.name).cursor)
                 if seen and (progress is None or seen > progress):
                     progress = seen
             for key, item in self.store.load_items(other.name, keys, include_removed=True).items():
@@ -394,7 +393,7 @@ class _Run:
 
     def _judge_health(self, source: SourceConfig) -> None:
         """Queue a notice for operations when a source starts failing, recovers or goes quiet."""
-        health = self.store.health_of(self.store.all_sources().get(source.name))
+        health = self.store.health_of(self.store.source_row(source.name))
         if health is None:
             return
         decision = judge_health(

@@ -95,6 +95,11 @@ class Store:
         """Every source row, by name: one query for a run's bookkeeping."""
         return {row["name"]: row for row in self.db.query("select * from sources")}
 
+    def source_row(self, name: str) -> dict[str, Any] | None:
+        """One source's row (a run asks this for each source it settles: one row, not all)."""
+        rows = self.db.query("select * from sources where name = ?", [name])
+        return rows[0] if rows else None
+
     @staticmethod
     def memory_of(row: Mapping[str, Any] | None) -> SourceMemory:
         if row is None:
@@ -106,7 +111,7 @@ class Store:
         )
 
     def memory(self, name: str) -> SourceMemory:
-        return self.memory_of(self.all_sources().get(name))
+        return self.memory_of(self.source_row(name))
 
     def last_checks(self) -> dict[str, datetime | None]:
         rows = self.db.query("select name, last_check_at from sources")
@@ -240,7 +245,7 @@ class Store:
         changed: bool,
         baseline_done: bool,
     ) -> None:
-        row = self.all_sources().get(source)
+        row = self.source_row(source)
         values: dict[str, Any] = {
             "kind": kind,
             "deadlines_indexed": 1 if row is None else row["deadlines_indexed"],
@@ -267,7 +272,7 @@ class Store:
         """Note a failed check; returns the number of consecutive failures so far."""
         stamp = iso(now)
         with self.db.atomic(f"record the failure of {source}"):
-            row = self.all_sources().get(source)
+            row = self.source_row(source)
             failures = (row["consecutive_failures"] if row else 0) + 1
             values = {
                 "kind": kind,
