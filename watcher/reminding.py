@@ -19,7 +19,7 @@ def index_deadlines(store: Store, config: Config, registry: Registry) -> None:
     """Sources recorded by an older watcher: their items' deadlines, indexed once, through
     their kinds."""
     configured = {s.name: s for s in config.sources}
-    for name in store.unindexed_sources():
+    for name in store.deadlines.unindexed_sources():
         source = configured.get(name)
         if source is None:
             continue
@@ -29,7 +29,7 @@ def index_deadlines(store: Store, config: Config, registry: Registry) -> None:
             if stored.relevant:
                 item = kind.restore(source, key, stored.record)
                 found += [(key, field, due) for field, due in item_deadlines(item).items()]
-        store.index_deadlines(name, found)
+        store.deadlines.index_deadlines(name, found)
 
 
 def queue_reminders(
@@ -42,7 +42,7 @@ def queue_reminders(
     if not dry_run:
         index_deadlines(store, config, registry)
     today = now.date()
-    rows = store.deadlines_from(today.isoformat())
+    rows = store.deadlines.deadlines_from(today.isoformat())
     if not rows:
         return []
     configured = {s.name: s for s in config.sources}
@@ -69,10 +69,10 @@ def queue_reminders(
             )
         )
     queued = []
-    for reminder in due_reminders(deadlines, store.reminders_done(), today, offsets):
+    for reminder in due_reminders(deadlines, store.deadlines.reminders_done(), today, offsets):
         alert = route(reminder_alert(reminder, today), config.slack.routes)
         settled = (reminder.deadline, *reminder.twins)
         queued.append((alert, [(*d.done_key, days) for d in settled for days in reminder.covers]))
     if queued and not dry_run:
-        store.record_reminders(queued, now)
+        store.deadlines.record_reminders(queued, now)
     return [alert for alert, _ in queued]

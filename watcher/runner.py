@@ -23,27 +23,29 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from watcher import stopping
 from watcher.clock import SYSTEM, Clock
-from watcher.decide import Decision, Family, Related, decide
+from watcher.decide import Decision, decide
 from watcher.deliver import Delivery, DeliveryReport, drain
 from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
+from watcher.family import family_of
 from watcher.fetching import Fetched, Fetching, GaveUp, TextsRead
 from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
 from watcher.http import CheckFetcher, Fetcher
 from watcher.linkphase import link_alerts, pointers
 from watcher.lock import RunLock
-from watcher.models import Alert, Snapshot, StoredItem
+from watcher.models import Alert, Snapshot
 from watcher.posters import Poster
 from watcher.reminding import queue_reminders
 from watcher.reporting import RunReport, SourceReport
 from watcher.schedule import is_due
 from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
-from watcher.sources.base import Role, SourceKind
+from watcher.sources.base import SourceKind
 from watcher.store import Store, parse_iso
 from watcher.watchlist import Watchlist
 
@@ -173,6 +175,8 @@ class _Run:
         self.run_id: int | None = None
         self.decided: dict[str, _Decided] = {}
         self.texts = TextFetcher()
+        self.rows: dict[str, dict[str, Any]] = {}  # the sources' rows when the run began
+        self.quiet: list[_Decided] = []  # unchanged checks, recorded together
 
     def kind(self, source: SourceConfig) -> SourceKind:
         return self.registry[source.kind]
@@ -182,7 +186,7 @@ class _Run:
     def execute(
         self, names: Sequence[str] | None, command: str, progress: Progress | None
     ) -> RunReport:
-        rows = self.store.all_sources()
+        rows = self.rows = self.store.all_sources()
         last_checks = {name: row["last_check_at"] for name, row in rows.items()}
         sources, waiting = select_sources(self.config, last_checks, names, self.clock.now())
         if not self.dry_run:
@@ -204,6 +208,7 @@ class _Run:
                     self._settle(fetching, len(sources), progress)
                 finally:
                     fetching.close()
+                    self._record_quiet()
         if not stopping.requested():
             now = self.clock.now()
             reminders = queue_reminders(
@@ -283,36 +288,11 @@ class _Run:
             keys |= {i.corrects for i in snapshot.items if i.corrects}
             keys |= {i.updates for i in snapshot.items if i.updates}
         previous = self.store.load_items(source.name, keys)
-        family = self._family(source, kind, snapshot, previous)
-        return decide(source, kind, snapshot, previous, baseline=baseline, family=family)
-
-    def _family(
-        self,
-        source: SourceConfig,
-        kind: SourceKind,
-        snapshot: Snapshot,
-        previous: Mapping[str, StoredItem],
-    ) -> Family:
-        """What the other sources of this source's family know about the keys in play."""
         today = self.clock.now().date().isoformat()
-        if kind.family is None:
-            return Family(today=today)
-        keys = {i.key for i in snapshot.items} | set(previous)
-        related: dict[str, list[Related]] = {}
-        progress: str | None = None
-        for other in self.config.sources:
-            other_kind = self.registry[other.kind]
-            if other.name == source.name or other_kind.family != kind.family:
-                continue
-            if other_kind.role is Role.PUBLISHED and other_kind.progress is not None:
-                seen = other_kind.progress(self.store.memory(other.name).cursor)
-                if seen and (progress is None or seen > progress):
-                    progress = seen
-            for key, item in self.store.load_items(other.name, keys, include_removed=True).items():
-                related.setdefault(key, []).append(
-                    Related(other.name, other_kind.role, item.relevant, not item.removed)
-                )
-        return Family({k: tuple(v) for k, v in related.items()}, progress, today)
+        family = family_of(
+            self.store, self.config, self.registry, source, snapshot, previous, today
+        )
+        return decide(source, kind, snapshot, previous, baseline=baseline, family=family)
 
     # -- enrich (reading runs in a worker) ------------------------------------------------
 
@@ -341,13 +321,17 @@ class _Run:
 
     def _commit(self, decided: _Decided) -> None:
         source, snapshot, decision = decided.source, decided.snapshot, decided.decision
+        if self._quiet(decided):
+            return
         # link: each alert in its story (a stage of an action another source told first)
+        watchlist = self.config.watchlist
         sent, placements = link_alerts(
             self.store,
             self.kind(source),
             decision.alerts,
             self.clock.now(),
             self.config.slack.routes,
+            watchlist.mention if watchlist else None,
         )
         decision = replace(decision, alerts=sent)
         if not self.dry_run:
@@ -377,6 +361,42 @@ class _Run:
         )
         if decision.alerts:
             self._deliver([source.name])
+
+    def _quiet(self, decided: _Decided) -> bool:
+        """A healthy source that answered "not modified": its check is recorded with the
+        others like it in one transaction at the end of the fetching (`_record_quiet`), not
+        in one of its own; a run killed before then only checks it again next time."""
+        source, snapshot = decided.source, decided.snapshot
+        row = self.rows.get(source.name)
+        if (
+            self.dry_run
+            or not snapshot.unchanged
+            or decided.decision.alerts
+            or source.expect is not None  # a quiet source may owe a notice
+            or row is None
+            or row["consecutive_failures"]
+            or row["failure_notice"]
+            or row["silence_notice"]
+        ):
+            return False
+        self.quiet.append(decided)
+        self.reports[source.name] = SourceReport(
+            name=source.name,
+            ok=True,
+            items=0,
+            unchanged=True,
+            seconds=decided.seconds,
+            requests=decided.fetcher.requests,
+            notes=snapshot.notes,
+        )
+        return True
+
+    def _record_quiet(self) -> None:
+        if self.quiet:
+            self.store.record_unchanged(
+                [(d.source.name, d.source.kind, d.snapshot) for d in self.quiet], self.clock.now()
+            )
+            self.quiet.clear()
 
     def _failed(self, source: SourceConfig, message: str, fetcher: CheckFetcher) -> None:
         message = " ".join(message.split())  # one line, whatever the error said

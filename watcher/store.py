@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from watcher.db import BUSY_TIMEOUT, Database
+from watcher.deadlinebook import DeadlineBook
 from watcher.decide import Decision
 from watcher.health import HealthDecision, SourceHealth
 from watcher.linking import Placement
-from watcher.models import Alert, Snapshot, SourceMemory, StoredItem
+from watcher.models import Snapshot, SourceMemory, StoredItem
 from watcher.outbox import Outbox, iso, parse_iso
-from watcher.reminders import ITEM_DEADLINES, item_deadlines
 from watcher.secrets import redact
 from watcher.statedir import open_for_reading, open_for_writing
 from watcher.storybook import StoryBook
@@ -67,6 +67,7 @@ class Store:
         self.db = db
         self.outbox = Outbox(db)
         self.stories = StoryBook(db)
+        self.deadlines = DeadlineBook(db, self.outbox)
 
     @classmethod
     def open(
@@ -189,8 +190,7 @@ class Store:
                 "update items set removed_at = ? where source = ? and key = ?",
                 ((stamp, source, key) for key in decision.removed),
             )
-            self._record_deadlines(source, decision)
-            self._record_stated_deadlines(source, decision.alerts)
+            self.deadlines.record(source, decision)
             ids = [self.outbox.enqueue(alert, run_id, stamp) for alert in decision.alerts]
             if placements:
                 real = self.stories.record(placements, ids, stamp)
@@ -201,40 +201,12 @@ class Store:
                         ids.append(pointer_id)
             return ids
 
-    def _record_deadlines(self, source: str, decision: Decision) -> None:
-        """The dates relevant items say the team must act by, for reminders."""
-        fields = list(ITEM_DEADLINES)
-        marks = ",".join("?" * len(fields))
-        touched = [w for w in decision.writes if w.changed]
-        gone = [w.item.key for w in touched if not w.relevant] + list(decision.removed)
-        self.db.executemany(
-            f"delete from deadlines where source = ? and item_key = ? and field in ({marks})",
-            ((source, key, *fields) for key in [w.item.key for w in touched] + gone),
-        )
-        self.db.executemany(
-            "insert or replace into deadlines (source, item_key, field, due) values (?, ?, ?, ?)",
-            (
-                (source, w.item.key, field, due)
-                for w in touched
-                if w.relevant
-                for field, due in item_deadlines(w.item).items()
-            ),
-        )
-
-    def _record_stated_deadlines(self, source: str, alerts: Iterable[Alert]) -> None:
-        """The deadlines a document's text sets ("within 180 days of the date of this
-        proclamation"), resolved to dates by the enrich phase, for reminders."""
-        self.db.executemany(
-            "insert or replace into deadlines (source, item_key, field, due, what) "
-            "values (?, ?, ?, ?, ?)",
-            (
-                (source, alert.item_key, f"stated:{n}", data["due"], data.get("what"))
-                for alert in alerts
-                if alert.item_key and alert.source == source
-                for n, data in enumerate(alert.facts.get("deadlines") or (), 1)
-                if data.get("due")
-            ),
-        )
+    def record_unchanged(self, checks: Sequence[tuple[str, str, Snapshot]], now: datetime) -> None:
+        """Sources that answered "not modified", in one transaction: checked, successful."""
+        stamp = iso(now)
+        with self.db.atomic("record the unchanged sources"):
+            for source, kind, snapshot in checks:
+                self._record_success(source, kind, snapshot, stamp, False, True)
 
     def _record_success(
         self,
@@ -316,64 +288,6 @@ class Store:
                 self.outbox.enqueue(notice, None, iso(now))
             if values:
                 self.db.update("sources", "name", name, values)
-
-    # -- deadlines and reminders ----------------------------------------------------------
-
-    def unindexed_sources(self) -> list[str]:
-        """Sources recorded before deadlines had a table of their own."""
-        rows = self.db.query("select name from sources where deadlines_indexed = 0")
-        return [row["name"] for row in rows]
-
-    def index_deadlines(self, source: str, deadlines: Iterable[tuple[str, str, str]]) -> None:
-        """Record (item key, deadline, due) for a source's items, once, and mark it done."""
-        with self.db.atomic(f"index the deadlines of {source}"):
-            self.db.executemany(
-                "insert or replace into deadlines (source, item_key, field, due) "
-                "values (?, ?, ?, ?)",
-                ((source, *deadline) for deadline in deadlines),
-            )
-            self.db.update("sources", "name", source, {"deadlines_indexed": 1})
-
-    def deadlines_from(self, today: str) -> list[dict[str, Any]]:
-        """Deadlines of relevant items still to come, with each item's key and record."""
-        return self.db.query(
-            "select d.source, d.item_key, d.field, d.due, d.what, i.record from deadlines d "
-            "join items i on i.source = d.source and i.key = d.item_key "
-            "where d.due >= ? and i.relevant = 1 and i.removed_at is null",
-            [today],
-        )
-
-    def reminders_done(self) -> set[tuple[str, str, str, str, int]]:
-        rows = self.db.query("select * from reminders")
-        return {(r["source"], r["item_key"], r["field"], r["due"], r["days_before"]) for r in rows}
-
-    def record_reminders(
-        self, reminders: list[tuple[Alert, list[tuple[str, str, str, str, int]]]], now: datetime
-    ) -> None:
-        """Queue reminder alerts and remember which offsets they settle, in one transaction."""
-        stamp = iso(now)
-        with self.db.atomic("record reminders"):
-            for alert, settled in reminders:
-                alert_id = self.outbox.enqueue(alert, None, stamp)
-                self.db.execute(  # the story whose thread it goes to, for history
-                    "update alerts set story_id = (select id from stories where thread_key = ?) "
-                    "where id = ?",
-                    [alert.thread_key, alert_id],
-                )
-                for source, key, field, due, days in settled:
-                    self.db.insert(
-                        "reminders",
-                        {
-                            "source": source,
-                            "item_key": key,
-                            "field": field,
-                            "due": due,
-                            "days_before": days,
-                            "alert_id": alert_id,
-                            "created_at": stamp,
-                        },
-                        replace=True,
-                    )
 
     # -- runs -----------------------------------------------------------------------------
 
