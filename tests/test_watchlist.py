@@ -261,6 +261,7 @@ def test_an_alert_says_what_it_touches_and_its_later_stages_inherit_it(
     # routed by the verdict it inherits, into the thread of the post in #our-products
     assert published["thread_ts"] == slack.ts_of("Adjusting Imports of Copper into the United")
     assert "Touches your watchlist: 7407.10.50 (heading 7407 named)" in json.dumps(published)
+    assert "<!subteam^S0PRODUCTS>" in json.dumps(published["blocks"])
 
 
 def test_watchlist_check_on_a_file_a_url_and_a_document_number(
