@@ -182,8 +182,8 @@ def test_https_hosts_verify_certificates_and_http_hosts_load_no_ca_bundle():
     secure = fetcher._client("https://www.federalregister.gov")
     plain = fetcher._client("http://127.0.0.1:1")
     assert fetcher._tls is not None
-    assert secure._transport._pool._ssl_context is fetcher._tls
-    assert secure._transport._pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
+    assert secure._pool._ssl_context is fetcher._tls
+    assert secure._pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
     assert plain is not secure
     fetcher.close()
 

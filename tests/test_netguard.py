@@ -285,7 +285,7 @@ def test_addresses_never_reached_and_internal_ones():
 def test_every_client_connects_through_the_guarded_backend():
     with Fetcher(HttpSettings()) as fetcher:
         for origin in ("http://127.0.0.1:1", "https://www.federalregister.gov"):
-            pool = fetcher._client(origin)._transport._pool  # type: ignore[attr-defined]
+            pool = fetcher._client(origin)._pool  # type: ignore[attr-defined]
             assert isinstance(pool._network_backend, GuardedBackend)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher import config_cache
 from watcher.durations import parse_duration
@@ -30,7 +30,9 @@ from watcher.settings import (
     SourceConfig,
 )
 from watcher.sources import REGISTRY, Registry
-from watcher.watchlist import compile_watchlist
+
+if TYPE_CHECKING:
+    from watcher.watchlist import Watchlist
 
 # ---------------------------------------------------------------------------------------------
 # Loading
@@ -116,8 +118,16 @@ def assemble(path: Path, spec: Mapping[str, Any], registry: Registry) -> Config:
             _source(s, registry[s["kind"]].options, spec["limits"]["max_entries"])
             for s in spec["sources"]
         ),
-        watchlist=compile_watchlist(spec.get("watchlist")),
+        watchlist=_watchlist(spec.get("watchlist")),
     )
+
+
+def _watchlist(spec: Mapping[str, Any] | None) -> Watchlist | None:
+    if not spec:
+        return None
+    from watcher.watchlist import compile_watchlist  # the matchers: only for a watchlist
+
+    return compile_watchlist(spec)
 
 
 def _source(spec: Mapping[str, Any], options: type[KindOptions], max_entries: int) -> SourceConfig:

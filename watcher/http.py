@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -64,10 +65,13 @@ class Fetcher:
     def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None):
         self.settings = settings
         self._transport = transport  # a test's mock transport; else the guarded one
-        # One client (one connection pool) per host: httpcore's pool walks all its connections
-        # for every request it assigns, which costs more CPU than the requests themselves
-        # once dozens of connections share one pool. Per host, a pool stays small.
-        self._clients: dict[str, httpx.Client] = {}
+        # One transport (one connection pool) per host: httpcore's pool walks all its
+        # connections for every request it assigns, which costs more CPU than the requests
+        # themselves once dozens of connections share one pool. Per host, a pool stays small.
+        # Requests go to the transport directly: httpx.Client's layers (cookie jars, auth,
+        # redirects, request merging) cost about as much CPU as the exchange, and watcher uses
+        # none of them (it follows each redirect itself, after vetting it).
+        self._clients: dict[str, httpx.BaseTransport] = {}
         self._clients_lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
         self._gate = HostGate(settings.concurrency, settings.per_host, settings.per_host_interval)
@@ -84,7 +88,7 @@ class Fetcher:
 
         return CheckFetcher(self, Origin(source_url, fetch_hosts), deadline)
 
-    def _client(self, origin: str) -> httpx.Client:
+    def _client(self, origin: str) -> httpx.BaseTransport:
         with self._clients_lock:
             client = self._clients.get(origin)
             if client is None:
@@ -100,15 +104,15 @@ class Fetcher:
                 # https needs the CA bundle, loaded once for all clients (it costs
                 # milliseconds and megabytes each time); plain http never uses it.
                 tls = self._tls_context() if origin.startswith("https:") else None
-                client = httpx.Client(
-                    timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-                    limits=limits,
-                    follow_redirects=False,  # each hop is vetted in `_get_once`
-                    headers={"User-Agent": settings.user_agent},
-                    transport=self._transport or GuardedTransport(ssl_context=tls, limits=limits),
-                )
+                client = self._transport or GuardedTransport(ssl_context=tls, limits=limits)
                 self._clients[origin] = client
             return client
+
+    @property
+    def _timeouts(self) -> dict[str, float]:
+        """The request's timeouts, as the transport reads them from its extensions."""
+        read = self.settings.timeout
+        return {"connect": self.settings.connect_timeout, "read": read, "write": read, "pool": read}
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
@@ -121,7 +125,7 @@ class Fetcher:
 
     def close(self) -> None:
         with self._clients_lock:
-            for client in self._clients.values():
+            for client in set(self._clients.values()):
                 client.close()
             self._clients.clear()
 
@@ -271,16 +275,20 @@ class Fetcher:
         tally: Tally,
     ) -> Fetched | str:
         """One request and its answer: what it fetched, or where a redirect points."""
-        headers = {"Accept": ACCEPT[expect]}
+        import httpx
+
+        headers = {
+            "Accept": ACCEPT[expect],
+            "Accept-Encoding": "gzip, deflate",
+            "User-Agent": self.settings.user_agent,
+        }
         if validators:
             headers.update(validators.headers())
         parts = urlsplit(url)
         host = parts.netloc
-        client = self._client(f"{parts.scheme}://{host}")
-        with (
-            self._gate.enter(host, min_interval),
-            client.stream("GET", url, headers=headers) as response,
-        ):
+        transport = self._client(f"{parts.scheme}://{host}")
+        request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
+        with self._gate.enter(host, min_interval), _answer(transport, request) as response:
             tally.add(requests=1)
             if response.status_code in REDIRECTS and response.headers.get("Location"):
                 self._read_capped(response, url, tally, quiet=True)
@@ -394,6 +402,17 @@ class CheckFetcher:
             from_content=from_content,
             ends=self.ends,
         )
+
+
+@contextmanager
+def _answer(transport: httpx.BaseTransport, request: httpx.Request) -> Iterator[httpx.Response]:
+    """The transport's answer to a request, closed (its connection back in the pool) after."""
+    response = transport.handle_request(request)
+    response.request = request
+    try:
+        yield response
+    finally:
+        response.close()
 
 
 def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:

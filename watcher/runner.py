@@ -18,63 +18,39 @@ checks finish: a slow or hanging source costs its own check, never another sourc
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher import stopping
 from watcher.clock import SYSTEM, Clock
 from watcher.decide import Decision, decide
 from watcher.deliver import Delivery, DeliveryReport, drain
-from watcher.enrich import text_url, with_facts
 from watcher.errors import SourceError
 from watcher.family import family_of
 from watcher.fetching import Fetched, Fetching, GaveUp, TextsRead
 from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
 from watcher.http import CheckFetcher, Fetcher
-from watcher.linkphase import link_alerts, pointers
 from watcher.lock import RunLock
 from watcher.models import Alert, Snapshot
 from watcher.posters import Poster
 from watcher.reminding import queue_reminders
 from watcher.reporting import RunReport, SourceReport
-from watcher.schedule import is_due
+from watcher.schedule import select_sources
 from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
 from watcher.sources.base import SourceKind
-from watcher.store import Store, parse_iso
-from watcher.watchlist import Watchlist
+from watcher.store import Store
+
+if TYPE_CHECKING:
+    from watcher.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (sources settled, sources in all)
-
-
-def select_sources(
-    config: Config,
-    last_checks: Mapping[str, str | None],
-    names: Sequence[str] | None,
-    now: datetime,
-) -> tuple[list[SourceConfig], list[str]]:
-    """The sources to check: the named ones whatever their schedule, else every enabled one
-    that is due (a source with no schedule is due on every run). Returns (to check, not due)."""
-    if names:
-        return [config.source(n) for n in dict.fromkeys(names)], []
-    chosen: list[SourceConfig] = []
-    waiting: list[str] = []
-    for source in config.sources:
-        if not source.enabled:
-            continue
-        last = parse_iso(last_checks.get(source.name))
-        if is_due(last, every=source.every, crons=source.crons, zone=config.schedule.zone, now=now):
-            chosen.append(source)
-        else:
-            waiting.append(source.name)
-    return chosen, waiting
 
 
 def run(
@@ -229,7 +205,7 @@ class _Run:
                 self._texts_read(event)
             else:
                 decided = self._fetched(event)
-                if decided is not None and any(text_url(a) for a in decided.decision.alerts):
+                if decided is not None and _texts_to_read(decided.decision.alerts):
                     self.decided[decided.source.name] = decided
                     fetching.read_texts(decided.source, partial(self._read_texts, decided))
                 elif decided is not None:
@@ -298,6 +274,8 @@ class _Run:
 
     def _read_texts(self, decided: _Decided) -> tuple[Alert, ...]:
         """The decided alerts with the trade facts of their documents' full texts."""
+        from watcher.enrich import text_url, with_facts
+
         out = []
         for alert in decided.decision.alerts:
             url = text_url(alert)
@@ -308,6 +286,8 @@ class _Run:
     def _texts_read(self, event: TextsRead) -> None:
         decided = self.decided.pop(event.source.name)
         alerts = decided.decision.alerts
+        from watcher.enrich import with_facts
+
         if event.error is not None:  # the full texts are a bonus: the alerts go out without them
             log.debug("reading full texts for %s failed", event.source.name, exc_info=event.error)
             alerts = tuple(with_facts(a, None, self.config.watchlist) for a in alerts)
@@ -324,6 +304,8 @@ class _Run:
         if self._quiet(decided):
             return
         # link: each alert in its story (a stage of an action another source told first)
+        from watcher.linkphase import link_alerts, pointers
+
         watchlist = self.config.watchlist
         sent, placements = link_alerts(
             self.store,
@@ -439,8 +421,21 @@ class _Run:
         self.delivered = report if self.delivered is None else self.delivered + report
 
 
+def _texts_to_read(alerts: Sequence[Alert]) -> bool:
+    """Whether any alert has a full text worth reading (the enrich phase, in a worker)."""
+    if not alerts:
+        return False
+    from watcher.enrich import text_url  # the fact extractor: only when there are alerts
+
+    return any(text_url(a) for a in alerts)
+
+
 def _with_own_facts(decided: _Decided, watchlist: Watchlist | None) -> _Decided:
     """The decision's alerts with the trade facts their items' own text states (a CSMS
     message's body, a feed entry's summary), for sources with no full text to read."""
+    if not decided.decision.alerts:
+        return decided
+    from watcher.enrich import with_facts
+
     alerts = tuple(with_facts(a, None, watchlist) for a in decided.decision.alerts)
     return replace(decided, decision=replace(decided.decision, alerts=alerts))

@@ -10,8 +10,12 @@ passes none (cron's own interval paces it: every run checks it), `watcher schedu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from watcher.settings import Config, SourceConfig
 
 
 def check_cron(expression: str) -> str:
@@ -71,3 +75,27 @@ def is_due(
         last_check, every=every, crons=crons, zone=zone, now=now, default_every=default_every
     )
     return when <= now
+
+
+def select_sources(
+    config: Config,
+    last_checks: Mapping[str, str | None],
+    names: Sequence[str] | None,
+    now: datetime,
+) -> tuple[list[SourceConfig], list[str]]:
+    """The sources to check: the named ones whatever their schedule, else every enabled one
+    that is due (a source with no schedule is due on every run). Returns (to check, not due)."""
+    if names:
+        return [config.source(n) for n in dict.fromkeys(names)], []
+    chosen: list[SourceConfig] = []
+    waiting: list[str] = []
+    for source in config.sources:
+        if not source.enabled:
+            continue
+        stamp = last_checks.get(source.name)
+        last = datetime.fromisoformat(stamp) if stamp else None
+        if is_due(last, every=source.every, crons=source.crons, zone=config.schedule.zone, now=now):
+            chosen.append(source)
+        else:
+            waiting.append(source.name)
+    return chosen, waiting

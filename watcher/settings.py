@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from watcher import USER_AGENT
 from watcher.match import RuleSet
 from watcher.routing import Route
-from watcher.watchlist import Watchlist
+
+if TYPE_CHECKING:
+    from watcher.watchlist import Watchlist
 
 
 @dataclass(frozen=True)

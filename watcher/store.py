@@ -13,19 +13,22 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher.db import BUSY_TIMEOUT, Database
-from watcher.deadlinebook import DeadlineBook
 from watcher.decide import Decision
 from watcher.health import HealthDecision, SourceHealth
-from watcher.linking import Placement
 from watcher.models import Snapshot, SourceMemory, StoredItem
 from watcher.outbox import Outbox, iso, parse_iso
 from watcher.secrets import redact
 from watcher.statedir import open_for_reading, open_for_writing
-from watcher.storybook import StoryBook
+
+if TYPE_CHECKING:
+    from watcher.deadlinebook import DeadlineBook
+    from watcher.linking import Placement
+    from watcher.storybook import StoryBook
 
 __all__ = ["SourceStatus", "Store", "iso", "parse_iso"]
 
@@ -66,8 +69,19 @@ class Store:
     def __init__(self, db: Database):
         self.db = db
         self.outbox = Outbox(db)
-        self.stories = StoryBook(db)
-        self.deadlines = DeadlineBook(db, self.outbox)
+
+    @cached_property
+    def stories(self) -> StoryBook:
+        """The stories (loaded on first use: a run with no alerts never needs them)."""
+        from watcher.storybook import StoryBook
+
+        return StoryBook(self.db)
+
+    @cached_property
+    def deadlines(self) -> DeadlineBook:
+        from watcher.deadlinebook import DeadlineBook
+
+        return DeadlineBook(self.db, self.outbox)
 
     @classmethod
     def open(
