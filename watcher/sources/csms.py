@@ -26,7 +26,7 @@ from watcher.match import normalise_text
 from watcher.models import Item, Link, Snapshot, SourceMemory
 from watcher.settings import KindOptions, SourceConfig
 from watcher.sources.base import SourceKind, get_unless_unchanged
-from watcher.sources.feed import entry_field, utc_iso
+from watcher.sources.feed import entry_field, parse_entries, utc_iso
 from watcher.text import html_to_text
 from watcher.urls import normalise_link
 
@@ -120,15 +120,7 @@ def check(fetcher: CheckFetcher, source: SourceConfig, memory: SourceMemory) -> 
         return unchanged
     if fetched.content.count(b"<item") > source.max_entries:
         raise SourceError(f"{source.url}: more messages than max_entries ({source.max_entries})")
-    import feedparser
-
-    parsed = feedparser.parse(
-        fetched.content,
-        response_headers={"content-type": fetched.content_type or "application/xml"},
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
-    entries = parsed.get("entries") or []
+    entries, parsed = parse_entries(fetched.content, fetched.url, fetched.content_type)
     if not entries:
         reason = parsed.get("bozo_exception")
         raise SourceError(
