@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from watcher.urls import absolute
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -60,7 +62,7 @@ def _rss_entry(item: Any, base: str, ns: str = "") -> dict[str, Any]:
     guid = item.find("guid")
     permalink = guid is not None and guid.get("isPermaLink", "true") != "false"
     if guid is not None and (guid.text or "").strip():
-        out["id"] = urljoin(base, guid.text.strip()) if permalink and base else guid.text.strip()
+        out["id"] = _resolved(base, guid.text.strip()) if permalink else guid.text.strip()
     link = _text(item.find(f"{ns}link"))
     if link is None:
         atom_link = item.find(f"{ATOM}link")
@@ -68,7 +70,7 @@ def _rss_entry(item: Any, base: str, ns: str = "") -> dict[str, Any]:
     if not link and permalink:
         link = out.get("id")
     if link:
-        out["link"] = urljoin(base, link.strip()) if base else link.strip()
+        out["link"] = _resolved(base, link.strip())
     summary = _text(item.find(f"{ns}description"))
     if summary is None:
         summary = _text(item.find(f"{CONTENT}encoded"))
@@ -101,7 +103,7 @@ def _atom_entry(entry: Any, base: str) -> dict[str, Any]:
     chosen = [x for x in links if x.get("rel", "alternate") == "alternate"] or links
     if chosen and chosen[0].get("href"):
         href = chosen[0].get("href").strip()
-        out["link"] = urljoin(base, href) if base else href
+        out["link"] = _resolved(base, href)
     summary = _content(entry.find(f"{ATOM}summary"))
     if summary is None:
         summary = _content(entry.find(f"{ATOM}content"))
@@ -122,6 +124,11 @@ def _atom_entry(entry: Any, base: str) -> dict[str, Any]:
         if (c.get("term") or "").strip()
     ]
     return out
+
+
+def _resolved(base: str, link: str) -> str:
+    """A link against the feed's address (as feedparser resolves it); an absolute one as is."""
+    return urljoin(base, link) if base and not absolute(link) else link
 
 
 def _text(element: Any) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 # Query parameters that say who sent a reader, or which session they are in, never what the
@@ -32,20 +33,36 @@ def normalise_link(link: str | None, base: str | None = None) -> str | None:
     """An absolute http(s) link without tracking parameters, cache-busters or fragment."""
     if not link or not link.strip():
         return None
-    link = unescape_fully(link.strip())
-    if base:
+    return _normalised(link.strip(), base)
+
+
+@lru_cache(maxsize=8192)
+def _normalised(link: str, base: str | None) -> str | None:
+    # A first run normalises every entry's link two or three times (link, key, record), and
+    # urljoin and parse_qsl are slow: cached, and skipped when there is nothing to do.
+    if "&" in link:
+        link = unescape_fully(link)
+    if base and not absolute(link):
         link = urljoin(base, link)
-    parts = urlsplit(_PATH_SESSION.sub("", link))
+    if ";" in link:
+        link = _PATH_SESSION.sub("", link)
+    parts = urlsplit(link)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not TRACKING.match(k) and not (_NUMERIC_CACHE_BUSTER.match(k) and not v)
-    ]
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), "")
-    )
+    query = ""
+    if parts.query:
+        query = urlencode(
+            [
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not TRACKING.match(k) and not (_NUMERIC_CACHE_BUSTER.match(k) and not v)
+            ]
+        )
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", query, ""))
+
+
+def absolute(link: str) -> bool:
+    return link[:8].lower().startswith(("http://", "https://"))
 
 
 def looks_like_url(text: str) -> bool:
