@@ -9,8 +9,9 @@ pages and Federal Register API answers, each after `--latency` seconds, with ETa
 Last-Modified so that a client that asks conditionally gets a 304. Both tools run as child
 processes: a first run, a steady-state run with nothing changed, a run after 5% of the
 sources changed. urlwatch is installed into its own virtual environment by this script
-(bench/.urlwatch-venv). Then watcher alone: start-up (`--help`, a run with nothing due) and a
-back-fill of 10,000 Federal Register documents (paged by date windows).
+(bench/.urlwatch-venv), and so is watcher (bench/.watcher-venv, `pip install .` of this
+checkout), each as a user would install it. Then watcher alone: start-up (`--help`, a run
+with nothing due) and a back-fill of 10,000 Federal Register documents (paged by date windows).
 
 For each: wall time, CPU time (user + system of the child), peak RSS, requests made, bytes
 served, and the ratios watcher/urlwatch.
@@ -38,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 URLWATCH_VENV = ROOT / "bench" / ".urlwatch-venv"
+WATCHER_VENV = ROOT / "bench" / ".watcher-venv"
 STAMP = email.utils.formatdate(1_767_225_600, usegmt=True)
 
 
@@ -358,6 +360,33 @@ def median_of(runs: list[Measure]) -> Measure:
     )
 
 
+def watcher_executable() -> Path:
+    """watcher as deployed, in a virtual environment of its own (bench/.watcher-venv), like
+    urlwatch: `pip install .` of this checkout (byte-compiled, without the test extras), so
+    neither a development environment's extra packages nor an editable checkout's
+    compile-on-import (under PYTHONDONTWRITEBYTECODE) is measured."""
+    python = WATCHER_VENV / "bin" / "python"
+    if not python.exists():
+        print("installing watcher into bench/.watcher-venv ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(WATCHER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True)
+    else:  # this checkout's code, the dependencies as installed
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--force-reinstall",
+                "--no-deps",
+                str(ROOT),
+            ],
+            check=True,
+        )
+    return WATCHER_VENV / "bin" / "watcher"
+
+
 def urlwatch_python() -> Path:
     python = URLWATCH_VENV / "bin" / "python"
     if not (URLWATCH_VENV / "bin" / "urlwatch").exists():
@@ -418,19 +447,8 @@ def main() -> None:
     items = sources(args.sources, bases)
     work = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "WATCHER_"))}
-    # watcher as deployed: `pip install .` compiles its modules to bytecode (as it did
-    # urlwatch's); an editable checkout under PYTHONDONTWRITEBYTECODE would compile every
-    # module on every run and measure the compiler.
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "watcher")],
-        check=True,
-        env={k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"},
-    )
-    env["PYTHONPATH"] = str(ROOT)
     watcher = [
-        sys.executable,
-        "-m",
-        "watcher",
+        str(watcher_executable()),
         "--config",
         str(work / "watcher.yaml"),
         "--state-dir",

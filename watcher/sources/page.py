@@ -20,15 +20,6 @@ from annotated_types import Interval
 
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
-from watcher.htmlpart import (
-    PartTooBig,
-    count,
-    link_of,
-    read_part,
-    select,
-    selector_problem,
-    text_of,
-)
 from watcher.http import CheckFetcher, Expect
 from watcher.match import normalise_text
 from watcher.models import Item, Snapshot, SourceMemory
@@ -82,6 +73,8 @@ class PageOptions(KindOptions):
         return out
 
     def deep_problems(self) -> list[tuple[str, str]]:
+        from watcher.htmlpart import selector_problem
+
         problems = []
         for selector in _selectors(self.selector):
             problem = selector_problem(selector)
@@ -114,6 +107,9 @@ def parse_page(
 
     Returns the items and whether they form a list (announced as one set difference).
     """
+    # lxml, here: a run whose pages all answered "not modified" never loads it
+    from watcher.htmlpart import PartTooBig, count, read_part, select, text_of
+
     options = source.options
     assert isinstance(options, PageOptions)
     for _, problem in options.deep_problems():
@@ -179,6 +175,8 @@ def _entries(
     """The items of a list's entries: each its text and its link. Links that change by
     themselves (a phone number, an e-mail address behind Cloudflare's rotating token) are no
     entries at all; two entries sharing one link are both kept."""
+    from watcher.htmlpart import link_of, text_of
+
     items: dict[str, Item] = {}
     for entry in entries:
         if isinstance(entry, str):  # a piece of a list given as a sentence
