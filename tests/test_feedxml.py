@@ -26,7 +26,8 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <entry><title type="html">Tariff &lt;b&gt;news&lt;/b&gt;</title><id>urn:1</id>
 <link rel="related" href="/other"/><link href="/a?id=3"/>
 <updated>2026-01-02T10:00:00+02:00</updated><published>2026-01-01T09:00:00Z</published>
-<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Section <b>232</b></p></div></content>
+<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Section <b>232</b></p></div>
+</content>
 <author><name> USTR </name></author><category term="Trade"/></entry>
 <entry><title>No id</title><link rel="alternate" href="https://x.gov/b"/>
 <summary>s</summary></entry>
@@ -40,7 +41,8 @@ RSS1 = b"""<?xml version="1.0"?>
 <dc:creator>BIS</dc:creator><dc:subject>Trade</dc:subject></item>
 </rdf:RDF>"""
 RSS2 = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
-<item><title>Relative guid</title><guid>item-7</guid><pubDate>Mon, 04 May 2026 12:00:00 EDT</pubDate>
+<item><title>Relative guid</title><guid>item-7</guid>
+<pubDate>Mon, 04 May 2026 12:00:00 EDT</pubDate>
 <description><![CDATA[<p>A <a href="/x">link</a></p>]]></description></item>
 <item><title>Content only</title><guid isPermaLink="false">abc</guid>
 <content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/"><![CDATA[<p>Body</p>]]></content:encoded>
