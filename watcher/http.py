@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -168,17 +169,9 @@ class Fetcher:
             deadline = min(deadline, ends)
         try:
             reach = origin.content_reach(url) if from_content else Reach(internal=True, url=url)
+            call = _Call(url, expect, validators, min_interval, tally, origin, deadline)
             with guarded(deadline, reach):
-                return self._with_retries(
-                    url,
-                    expect,
-                    validators,
-                    min_interval,
-                    tally,
-                    origin,
-                    deadline,
-                    attempts or self.settings.attempts,
-                )
+                return self._with_retries(call, attempts or self.settings.attempts)
         except Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
         except AddressRefused as exc:
@@ -195,24 +188,14 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError(f"GET {shown}: {type(exc).__name__}: {exc}") from None
 
-    def _with_retries(
-        self,
-        url: str,
-        expect: Expect,
-        validators: Validators | None,
-        min_interval: float,
-        tally: Tally,
-        origin: Origin,
-        deadline: float,
-        attempts: int,
-    ) -> Fetched:
+    def _with_retries(self, call: _Call, attempts: int) -> Fetched:
         def once() -> Fetched:
-            return self._get_once(url, expect, validators, min_interval, tally, origin, deadline)
+            return self._get_once(call)
 
         try:
             return once()
         except Exception as exc:
-            if attempts <= 1 or not retry_hook(exc) or time.monotonic() >= deadline:
+            if attempts <= 1 or not retry_hook(exc) or time.monotonic() >= call.deadline:
                 raise
             failure: Exception | None = exc
         # Most requests succeed the first time, so stamina (and tenacity) are loaded only for
@@ -224,7 +207,7 @@ class Fetcher:
         for attempt in stamina.retry_context(
             on=retry_hook,
             attempts=attempts,
-            timeout=max(0.001, min(self.settings.retry_budget, deadline - time.monotonic())),
+            timeout=max(0.001, min(self.settings.retry_budget, call.deadline - time.monotonic())),
             wait_initial=wait,
             wait_max=max(wait, 30.0),
             wait_jitter=min(1.0, 2 * wait),
@@ -236,45 +219,31 @@ class Fetcher:
                 return once()
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
-    def _get_once(
-        self,
-        url: str,
-        expect: Expect,
-        validators: Validators | None,
-        min_interval: float,
-        tally: Tally,
-        origin: Origin,
-        deadline: float,
-    ) -> Fetched:
+    def _get_once(self, call: _Call) -> Fetched:
         """One attempt: the request and the redirects it leads to, each hop vetted. Once a
         redirect has gone out to a public address, no later hop may come back inside."""
         from watcher.netguard import Reach, guarded, reach
 
-        current, hop = url, reach()
+        current, hop = call.url, reach()
         for _ in range(self.settings.max_redirects + 1):
-            with guarded(deadline, hop):
-                outcome = self._exchange(current, expect, validators, min_interval, tally)
+            with guarded(call.deadline, hop):
+                outcome = self._exchange(call, current)
             if isinstance(outcome, Fetched):
                 return outcome
             target = urljoin(current, outcome)
             if urlsplit(target).scheme not in ("http", "https"):
                 raise FetchError(f"GET {shorten(current)}: redirect to a non-http URL refused")
-            next_hop = origin.redirect_reach(target)
+            next_hop = call.origin.redirect_reach(target)
             hop = next_hop if hop.internal else Reach(internal=False, url=target)
             current = target
         raise FetchError(
-            f"GET {shorten(url)}: more than {self.settings.max_redirects} redirects (a loop?)"
+            f"GET {shorten(call.url)}: more than {self.settings.max_redirects} redirects (a loop?)"
         )
 
-    def _exchange(
-        self,
-        url: str,
-        expect: Expect,
-        validators: Validators | None,
-        min_interval: float,
-        tally: Tally,
-    ) -> Fetched | str:
-        """One request and its answer: what it fetched, or where a redirect points."""
+    def _exchange(self, call: _Call, url: str) -> Fetched | str:
+        """One request (to `url`: the call's own, or where a redirect led) and its answer:
+        what it fetched, or where a redirect points."""
+        expect, validators, tally = call.expect, call.validators, call.tally
         import httpx
 
         headers = {
@@ -288,7 +257,7 @@ class Fetcher:
         host = parts.netloc
         transport = self._client(f"{parts.scheme}://{host}")
         request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
-        with self._gate.enter(host, min_interval), _answer(transport, request) as response:
+        with self._gate.enter(host, call.min_interval), _answer(transport, request) as response:
             tally.add(requests=1)
             if response.status_code in REDIRECTS and response.headers.get("Location"):
                 self._read_capped(response, url, tally, quiet=True)
@@ -402,6 +371,19 @@ class CheckFetcher:
             from_content=from_content,
             ends=self.ends,
         )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What stays the same through one GET's retries and redirects."""
+
+    url: str
+    expect: Expect
+    validators: Validators | None
+    min_interval: float
+    tally: Tally
+    origin: Origin
+    deadline: float  # time.monotonic() by which it is all over
 
 
 @contextmanager

@@ -21,14 +21,13 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from watcher.instrument import PRESIDENTIAL
 from watcher.models import Item
+
+__all__ = ["PRESIDENTIAL", "Stage", "Story"]
 
 EASTERN = ZoneInfo("America/New_York")  # the Federal Register's and the White House's day
 
-# Instruments the President issues: one of them is one action, whatever source reports it.
-PRESIDENTIAL = frozenset(
-    {"proclamation", "executive order", "memorandum", "presidential document", "determination"}
-)
 # A presidential document is published within about three weeks of its signing: two stages
 # of one instrument lie within this many days of each other.
 SAME_ACTION_DAYS = 25
