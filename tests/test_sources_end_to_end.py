@@ -226,14 +226,19 @@ def fr_family(workspace: Workspace, fr: FakeFederalRegister) -> None:
     )
 
 
-def test_a_filing_is_announced_then_its_publication_replies_in_its_thread(
-    workspace: Workspace, fr: FakeFederalRegister, slack: FakeSlack
-):
+def watched_desk(workspace: Workspace, fr: FakeFederalRegister, slack: FakeSlack) -> None:
+    """Both Federal Register sources, posting to Slack, past their baselines."""
     fr.add(fr_document("2026-00900", "Fisheries Off Alaska", "2026-01-15", type="Rule"))
     fr.on_inspection = [UNRELATED]
     fr_family(workspace, fr)
     workspace.use_slack(slack)
     assert workspace.cli("run").exit_code == 0  # baselines
+
+
+def test_a_filing_is_announced_then_its_publication_replies_in_its_thread(
+    workspace: Workspace, fr: FakeFederalRegister, slack: FakeSlack
+):
+    watched_desk(workspace, fr, slack)
 
     fr.on_inspection.append(FILING)
     filed = workspace.cli("run")
@@ -267,11 +272,7 @@ def test_a_filing_is_announced_then_its_publication_replies_in_its_thread(
 def test_a_deleted_first_message_starts_the_story_again_and_its_thread_goes_on(
     workspace: Workspace, fr: FakeFederalRegister, slack: FakeSlack
 ):
-    fr.add(fr_document("2026-00900", "Fisheries Off Alaska", "2026-01-15", type="Rule"))
-    fr.on_inspection = [UNRELATED]
-    fr_family(workspace, fr)
-    workspace.use_slack(slack)
-    workspace.cli("run")
+    watched_desk(workspace, fr, slack)
     fr.on_inspection.append(FILING)
     workspace.cli("run")
     slack.deleted.add(slack.ts_of("Processed Critical Minerals"))  # someone deleted it
