@@ -357,7 +357,7 @@ def _stage(one: Incoming, story_id: int, alert: Alert) -> Stage:
         instrument=instrument_of(item) if item else None,
         number=item.number if item else None,
         dated=item_date(item, alert.facts.get("signed")) if item else None,
-        published=(item.published_on or "")[:10] or None if item else None,
+        published=item.published_on[:10] if item and item.published_on else None,
         at=one.at,
         role=one.role,
         label=alert.label,
