@@ -14,7 +14,10 @@ checkout), each as a user would install it. Then watcher alone: start-up (`--hel
 with nothing due) and a back-fill of 10,000 Federal Register documents (paged by date windows).
 
 For each: wall time, CPU time (user + system of the child), peak RSS, requests made, bytes
-served, and the ratios watcher/urlwatch.
+served, the most requests in flight at once (as the servers saw them), and the ratios
+watcher/urlwatch; for watcher, its CPU by phase from its own clocks (`run --timings`:
+start, fetch, parse, decide, enrich, link, commit, deliver, other), so that a regression
+shows where it is.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from watcher.timing import PHASES  # noqa: E402
+
 URLWATCH_VENV = ROOT / "bench" / ".urlwatch-venv"
 WATCHER_VENV = ROOT / "bench" / ".watcher-venv"
 STAMP = email.utils.formatdate(1_767_225_600, usegmt=True)
@@ -55,6 +62,8 @@ class Content:
         self.lock = threading.Lock()
         self.requests = 0
         self.bytes = 0
+        self.in_flight = 0
+        self.peak = 0  # the most requests in flight at once since the last reset
         spread = max(1, backfill_docs)
         self.bulk = [
             self._doc(n, date(2025, 1, 1) + timedelta(days=n * 200 // spread))
@@ -101,10 +110,19 @@ class Content:
             self.requests += 1
             self.bytes += size
 
-    def reset_counts(self) -> tuple[int, int]:
+    def arrived(self) -> None:
         with self.lock:
-            counts = (self.requests, self.bytes)
-            self.requests = self.bytes = 0
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+
+    def answered(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def reset_counts(self) -> tuple[int, int, int]:
+        with self.lock:
+            counts = (self.requests, self.bytes, self.peak)
+            self.requests = self.bytes = self.peak = 0
         return counts
 
     # -- bodies ---------------------------------------------------------------------------
@@ -180,6 +198,13 @@ def make_handler(content: Content, latency: float) -> type[BaseHTTPRequestHandle
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
+            content.arrived()
+            try:
+                self._answer()
+            finally:
+                content.answered()
+
+        def _answer(self) -> None:
             time.sleep(latency)
             parts = urlsplit(self.path)
             path = parts.path
@@ -321,6 +346,8 @@ class Measure:
     requests: int
     bytes: int
     code: int
+    peak: int  # the most requests in flight at once, as the servers saw them
+    split: dict[str, float] | None = None  # watcher's CPU by phase (`run --timings`)
 
 
 def measure(command: list[str], content: Content, env: dict[str, str], cwd: Path) -> Measure:
@@ -330,12 +357,14 @@ def measure(command: list[str], content: Content, env: dict[str, str], cwd: Path
         command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     assert process.stderr is not None
-    errors = threading.Thread(target=process.stderr.read, daemon=True)
+    said: list[bytes] = []
+    errors = threading.Thread(target=lambda: said.append(process.stderr.read()), daemon=True)
     errors.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.monotonic() - started
+    errors.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    requests, size = content.reset_counts()
+    requests, size, peak = content.reset_counts()
     return Measure(
         wall,
         usage.ru_utime + usage.ru_stime,
@@ -343,13 +372,27 @@ def measure(command: list[str], content: Content, env: dict[str, str], cwd: Path
         requests,
         size,
         process.returncode,
+        peak,
+        _split(b"".join(said)),
     )
+
+
+def _split(stderr: bytes) -> dict[str, float] | None:
+    """The CPU by phase from watcher's `timing` record (`--log-format json run --timings`)."""
+    for line in stderr.decode(errors="replace").splitlines():
+        if line.startswith("{") and '"timing"' in line:
+            record = json.loads(line)
+            if record.get("event") == "timing":
+                return {k: float(v) for k, v in record["cpu_s"].items()}
+    return None
 
 
 def median_of(runs: list[Measure]) -> Measure:
     def mid(values: list[float]) -> float:
         return statistics.median(values)
 
+    splits = [r.split for r in runs if r.split]
+    split = {k: mid([s[k] for s in splits]) for k in splits[0]} if splits else None
     return Measure(
         mid([r.wall for r in runs]),
         mid([r.cpu for r in runs]),
@@ -357,6 +400,8 @@ def median_of(runs: list[Measure]) -> Measure:
         int(mid([r.requests for r in runs])),
         int(mid([r.bytes for r in runs])),
         max(r.code for r in runs),
+        int(mid([r.peak for r in runs])),
+        split,
     )
 
 
@@ -423,8 +468,14 @@ def phases(
 def row(label: str, m: Measure) -> str:
     return (
         f"  {label:<26} {m.wall:7.2f} s wall {m.cpu:7.2f} s CPU {m.rss_mb:7.1f} MB "
-        f"{m.requests:6d} req {m.bytes / 1e6:8.2f} MB  exit {m.code}"
+        f"{m.requests:6d} req {m.bytes / 1e6:8.2f} MB {m.peak:4d} at once  exit {m.code}"
     )
+
+
+def split_row(label: str, m: Measure) -> str:
+    assert m.split is not None
+    parts = " ".join(f"{phase} {m.split[phase]:5.3f}" for phase in PHASES if phase in m.split)
+    return f"  {label:<26} {parts}"
 
 
 def main() -> None:
@@ -460,9 +511,8 @@ def main() -> None:
         f"per response; {os.cpu_count()} CPUs\n"
     )
 
-    results = {
-        "watcher": phases("watcher", [*watcher, "run"], content, items, env, work, args.repeats)
-    }
+    run = [*watcher, "--log-format", "json", "run", "--timings"]
+    results = {"watcher": phases("watcher", run, content, items, env, work, args.repeats)}
     if not args.skip_urlwatch:
         uw = urlwatch_python()
         (work / "urls.yaml").write_text(urlwatch_jobs(items))
@@ -485,6 +535,10 @@ def main() -> None:
         print(tool)
         for label, m in measured.items():
             print(row(label, m))
+    print("\nwatcher's CPU by phase, seconds (its own clocks: `watcher run --timings`)")
+    for label, m in results["watcher"].items():
+        if m.split:
+            print(split_row(label, m))
     if "urlwatch" in results:
         print("\nwatcher / urlwatch")
         for label in results["watcher"]:

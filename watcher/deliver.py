@@ -30,6 +30,7 @@ from watcher.errors import DeliveryError
 from watcher.models import Alert, AlertEvent
 from watcher.outbox import Outbox, OutboxEntry
 from watcher.posters import Posted, Poster
+from watcher.settings import SlackSettings
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,17 @@ class Delivery:
     digest_threshold: int = 5
     ops_channel: str | None = None
     flood_cap: int = 50  # full alerts in one digest's thread; the rest are listed
+
+    @classmethod
+    def configured(cls, slack: SlackSettings, poster: Poster, clock: Clock) -> Delivery:
+        """Delivery as the configuration's `slack:` section sets it."""
+        return cls(
+            poster,
+            clock,
+            digest_threshold=slack.digest_threshold,
+            ops_channel=slack.operations,
+            flood_cap=slack.flood_cap,
+        )
 
 
 def drain(

@@ -79,6 +79,7 @@ class Fetching:
     ):
         self.registry = registry
         self.limits = limits
+        self.cpu = fetcher.cpu
         self.everyone = everyone  # every configured source, to find a source's family
         self.settled = settled  # whether the run has settled a source (for family order)
         self.sources = {s.name: s for s in sources}
@@ -96,7 +97,8 @@ class Fetching:
         """A source's check, in a worker: its deadline counts from when it starts."""
         fetcher = self.fetchers[source.name]
         fetcher.begin()
-        return self.registry[source.kind].check(fetcher, source, memory)
+        with self.cpu.phase("parse"):  # less its requests, which are `fetch`
+            return self.registry[source.kind].check(fetcher, source, memory)
 
     def read_texts(self, source: SourceConfig, job: Callable[[], Any]) -> None:
         self.workers.submit(("texts", source.name), job)

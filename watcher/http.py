@@ -33,6 +33,7 @@ from watcher.responses import (
     shorten,
 )
 from watcher.settings import HttpSettings
+from watcher.timing import IDLE, CpuClock
 from watcher.traffic import HostGate, Tally
 
 if TYPE_CHECKING:
@@ -63,8 +64,14 @@ class Fetcher:
     Thread-safe; each check fetches through its own `CheckFetcher`, which counts for it and
     knows where its URLs may lead."""
 
-    def __init__(self, settings: HttpSettings, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        settings: HttpSettings,
+        transport: httpx.BaseTransport | None = None,
+        cpu: CpuClock = IDLE,
+    ):
         self.settings = settings
+        self.cpu = cpu  # the run's CPU by phase: requests are `fetch`
         self._transport = transport  # a test's mock transport; else the guarded one
         # One transport (one connection pool) per host: httpcore's pool walks all its
         # connections for every request it assigns, which costs more CPU than the requests
@@ -170,7 +177,7 @@ class Fetcher:
         try:
             reach = origin.content_reach(url) if from_content else Reach(internal=True, url=url)
             call = _Call(url, expect, validators, min_interval, tally, origin, deadline)
-            with guarded(deadline, reach):
+            with guarded(deadline, reach), self.cpu.phase("fetch"):
                 return self._with_retries(call, attempts or self.settings.attempts)
         except Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
@@ -257,7 +264,11 @@ class Fetcher:
         host = parts.netloc
         transport = self._client(f"{parts.scheme}://{host}")
         request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
-        with self._gate.enter(host, call.min_interval), _answer(transport, request) as response:
+        with (
+            self._gate.enter(host, call.min_interval),
+            self.cpu.request(),
+            _answer(transport, request) as response,
+        ):
             tally.add(requests=1)
             if response.status_code in REDIRECTS and response.headers.get("Location"):
                 self._read_capped(response, url, tally, quiet=True)

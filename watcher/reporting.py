@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from watcher.deliver import DeliveryReport
 from watcher.models import Alert
+from watcher.timing import CpuSplit
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class RunReport:
     alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
     stopped: str | None = None  # the signal (or deadline) that stopped the run early
     run_id: int | None = None
+    cpu: CpuSplit | None = None  # where the run's CPU went, by phase
 
     @property
     def failed(self) -> tuple[SourceReport, ...]:
@@ -57,8 +59,9 @@ class RunReport:
         return 1 if self.failed or undelivered or self.stopped else 0
 
 
-def records(report: RunReport) -> list[dict[str, Any]]:
-    """The run as structured records: one per source checked, then delivery."""
+def records(report: RunReport, timings: bool = False) -> list[dict[str, Any]]:
+    """The run as structured records: one per source checked, then delivery (then the CPU
+    by phase, with `timings`)."""
     out: list[dict[str, Any]] = []
     for source in report.sources:
         outcome = "failed" if not source.ok else "not_modified" if source.unchanged else "ok"
@@ -97,11 +100,21 @@ def records(report: RunReport) -> list[dict[str, Any]]:
         )
     if report.stopped:
         out.append({"event": "stopped", "run": report.run_id, "signal": report.stopped})
+    if timings and report.cpu is not None:
+        out.append(
+            {
+                "event": "timing",
+                "run": report.run_id,
+                "cpu_s": report.cpu.as_dict(),
+                "peak_in_flight": report.cpu.peak_in_flight,
+            }
+        )
     return out
 
 
-def text_lines(report: RunReport) -> list[str]:
-    """One line per source checked, then one about delivery."""
+def text_lines(report: RunReport, timings: bool = False) -> list[str]:
+    """One line per source checked, then one about delivery (then the CPU by phase, with
+    `timings`)."""
     suffix = f" [run {report.run_id}]" if report.run_id is not None else ""
     lines = []
     for source in report.sources:
@@ -136,19 +149,27 @@ def text_lines(report: RunReport) -> list[str]:
                 f"delivery: {delivery.sent} sent, {delivery.pending} pending, "
                 f"{delivery.failed} failed"
             )
+    if timings and report.cpu is not None:
+        lines.append("timing: " + report.cpu.line())
     return lines
 
 
-def emit(report: RunReport, fmt: str, stream: TextIO | None = None, stamp: bool = False) -> None:
+def emit(
+    report: RunReport,
+    fmt: str,
+    stream: TextIO | None = None,
+    stamp: bool = False,
+    timings: bool = False,
+) -> None:
     """Write the run's lines in the chosen format."""
     stream = stream or sys.stderr
     if fmt == "json":
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for record in records(report):
+        for record in records(report, timings):
             print(json.dumps({"ts": now, **record}, sort_keys=True), file=stream, flush=True)
         return
     prefix = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ ") if stamp else ""
-    for line in text_lines(report):
+    for line in text_lines(report, timings):
         print(prefix + line, file=stream, flush=True)
 
 

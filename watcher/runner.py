@@ -44,6 +44,7 @@ from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
 from watcher.sources.base import SourceKind
 from watcher.store import Store
+from watcher.timing import CpuClock
 
 if TYPE_CHECKING:
     from watcher.watchlist import Watchlist
@@ -81,7 +82,7 @@ def run(
             return RunReport(busy=True, holder=holder.describe(), stuck=stuck)
         store = Store.open(state_dir, wait=config.limits.state_wait, new_baseline=new_baseline)
         try:
-            delivery = _delivery(config, poster, clock) if poster is not None else None
+            delivery = None if poster is None else Delivery.configured(config.slack, poster, clock)
             return _Run(config, store, registry, delivery, clock, dry_run=False).execute(
                 names, command, progress
             )
@@ -98,19 +99,9 @@ def deliver_pending(
             return None
         store = Store.open(state_dir, wait=config.limits.state_wait)
         try:
-            return drain(store.outbox, _delivery(config, poster, clock))
+            return drain(store.outbox, Delivery.configured(config.slack, poster, clock))
         finally:
             store.close()
-
-
-def _delivery(config: Config, poster: Poster, clock: Clock) -> Delivery:
-    return Delivery(
-        poster,
-        clock,
-        digest_threshold=config.slack.digest_threshold,
-        ops_channel=config.slack.operations,
-        flood_cap=config.slack.flood_cap,
-    )
 
 
 @dataclass(frozen=True)
@@ -153,6 +144,7 @@ class _Run:
         self.texts = TextFetcher()
         self.rows: dict[str, dict[str, Any]] = {}  # the sources' rows when the run began
         self.quiet: list[_Decided] = []  # unchanged checks, recorded together
+        self.cpu = CpuClock()  # where the run's CPU goes, by phase (`--timings`)
 
     def kind(self, source: SourceConfig) -> SourceKind:
         return self.registry[source.kind]
@@ -169,7 +161,7 @@ class _Run:
             self.run_id = self.store.start_run(command, self.clock.now(), dry_run=False)
         if sources:
             memories = {s.name: self.store.memory_of(rows.get(s.name)) for s in sources}
-            with Fetcher(self.config.http) as fetcher:
+            with Fetcher(self.config.http, cpu=self.cpu) as fetcher:
                 fetching = Fetching(
                     fetcher,
                     sources,
@@ -187,9 +179,10 @@ class _Run:
                     self._record_quiet()
         if not stopping.requested():
             now = self.clock.now()
-            reminders = queue_reminders(
-                self.store, self.config, self.registry, now, dry_run=self.dry_run
-            )
+            with self.cpu.phase("commit"):
+                reminders = queue_reminders(
+                    self.store, self.config, self.registry, now, dry_run=self.dry_run
+                )
             self.alerts += reminders
             self._deliver(None)
         if stopping.requested():
@@ -209,7 +202,9 @@ class _Run:
                     self.decided[decided.source.name] = decided
                     fetching.read_texts(decided.source, partial(self._read_texts, decided))
                 elif decided is not None:
-                    self._commit(_with_own_facts(decided, self.config.watchlist))
+                    with self.cpu.phase("enrich"):
+                        decided = _with_own_facts(decided, self.config.watchlist)
+                    self._commit(decided)
             if progress is not None:
                 progress(len(self.reports), total)
         if fetching.out_of_time:
@@ -224,6 +219,7 @@ class _Run:
             alerts=tuple(self.alerts),
             stopped=self.stopped,
             run_id=self.run_id,
+            cpu=self.cpu.split(),
         )
         if self.run_id is not None:
             self.store.finish_run(
@@ -249,9 +245,10 @@ class _Run:
             log.debug("unexpected error checking %s", source.name, exc_info=error)
             self._failed(source, f"unexpected {type(error).__name__}: {error}", event.fetcher)
             return None
-        memory = self.store.memory(source.name)
-        baseline = not memory.baseline_done
-        decision = self._decide(source, event.snapshot, baseline)
+        with self.cpu.phase("decide"):
+            memory = self.store.memory(source.name)
+            baseline = not memory.baseline_done
+            decision = self._decide(source, event.snapshot, baseline)
         return _Decided(source, event.snapshot, decision, event.fetcher, event.seconds, baseline)
 
     def _decide(self, source: SourceConfig, snapshot: Snapshot, baseline: bool) -> Decision:
@@ -277,10 +274,11 @@ class _Run:
         from watcher.enrich import text_url, with_facts
 
         out = []
-        for alert in decided.decision.alerts:
-            url = text_url(alert)
-            text = self.texts.text(url, decided.fetcher) if url else None
-            out.append(with_facts(alert, text, self.config.watchlist))
+        with self.cpu.phase("enrich"):  # less its requests, which are `fetch`
+            for alert in decided.decision.alerts:
+                url = text_url(alert)
+                text = self.texts.text(url, decided.fetcher) if url else None
+                out.append(with_facts(alert, text, self.config.watchlist))
         return tuple(out)
 
     def _texts_read(self, event: TextsRead) -> None:
@@ -290,7 +288,8 @@ class _Run:
 
         if event.error is not None:  # the full texts are a bonus: the alerts go out without them
             log.debug("reading full texts for %s failed", event.source.name, exc_info=event.error)
-            alerts = tuple(with_facts(a, None, self.config.watchlist) for a in alerts)
+            with self.cpu.phase("enrich"):
+                alerts = tuple(with_facts(a, None, self.config.watchlist) for a in alerts)
         else:
             alerts = event.value
         decision = replace(decided.decision, alerts=alerts)
@@ -307,26 +306,28 @@ class _Run:
         from watcher.linkphase import link_alerts, pointers
 
         watchlist = self.config.watchlist
-        sent, placements = link_alerts(
-            self.store,
-            self.kind(source),
-            decision.alerts,
-            self.clock.now(),
-            self.config.slack.routes,
-            watchlist.mention if watchlist else None,
-        )
+        with self.cpu.phase("link"):
+            sent, placements = link_alerts(
+                self.store,
+                self.kind(source),
+                decision.alerts,
+                self.clock.now(),
+                self.config.slack.routes,
+                watchlist.mention if watchlist else None,
+            )
         decision = replace(decision, alerts=sent)
         if not self.dry_run:
-            self.store.record_check(
-                source=source.name,
-                kind=source.kind,
-                snapshot=snapshot,
-                decision=decision,
-                now=self.clock.now(),
-                run_id=self.run_id,
-                placements=placements,
-            )
-            self._judge_health(source)
+            with self.cpu.phase("commit"):
+                self.store.record_check(
+                    source=source.name,
+                    kind=source.kind,
+                    snapshot=snapshot,
+                    decision=decision,
+                    now=self.clock.now(),
+                    run_id=self.run_id,
+                    placements=placements,
+                )
+                self._judge_health(source)
         self.alerts += [*decision.alerts, *pointers(placements)]
         self.reports[source.name] = SourceReport(
             name=source.name,
@@ -375,19 +376,22 @@ class _Run:
 
     def _record_quiet(self) -> None:
         if self.quiet:
-            self.store.record_unchanged(
-                [(d.source.name, d.source.kind, d.snapshot) for d in self.quiet], self.clock.now()
-            )
+            with self.cpu.phase("commit"):
+                self.store.record_unchanged(
+                    [(d.source.name, d.source.kind, d.snapshot) for d in self.quiet],
+                    self.clock.now(),
+                )
             self.quiet.clear()
 
     def _failed(self, source: SourceConfig, message: str, fetcher: CheckFetcher) -> None:
         message = " ".join(message.split())  # one line, whatever the error said
         self.decided.pop(source.name, None)
         if not self.dry_run:
-            self.store.record_failure(
-                source=source.name, kind=source.kind, error=message, now=self.clock.now()
-            )
-            self._judge_health(source)
+            with self.cpu.phase("commit"):
+                self.store.record_failure(
+                    source=source.name, kind=source.kind, error=message, now=self.clock.now()
+                )
+                self._judge_health(source)
             self._deliver([source.name])  # a health notice, when this failure makes one
         self.reports[source.name] = SourceReport(
             name=source.name, ok=False, error=message, requests=fetcher.requests
@@ -412,12 +416,13 @@ class _Run:
         """Drain these sources' alerts now (first-check lines wait for the end), or all."""
         if self.delivery is None or (self.delivered is not None and self.delivered.stopped):
             return  # a dry run, or Slack already said it is not taking messages this run
-        report = drain(
-            self.store.outbox,
-            self.delivery,
-            sources=sources,
-            hold_baselines=sources is not None,
-        )
+        with self.cpu.phase("deliver"):
+            report = drain(
+                self.store.outbox,
+                self.delivery,
+                sources=sources,
+                hold_baselines=sources is not None,
+            )
         self.delivered = report if self.delivered is None else self.delivered + report
 
 

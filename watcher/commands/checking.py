@@ -21,6 +21,15 @@ from watcher.settings import Config
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def timings_option(func: F) -> F:
+    return click.option(
+        "--timings",
+        is_flag=True,
+        help="Also report where the run's CPU went, phase by phase (start, fetch, parse, "
+        "decide, enrich, link, commit, deliver, other), and the most requests in flight.",
+    )(func)
+
+
 def new_baseline_option(func: F) -> F:
     return click.option(
         "--new-baseline",
@@ -33,9 +42,10 @@ def new_baseline_option(func: F) -> F:
 @click.command()
 @dry_run_option
 @new_baseline_option
+@timings_option
 @click.pass_obj
 @errors_to_exit_codes
-def run(obj: Session, dry_run: bool, new_baseline: bool) -> None:
+def run(obj: Session, dry_run: bool, new_baseline: bool, timings: bool) -> None:
     """Check every enabled source that is due, deliver alerts, record state (for cron)."""
     if not dry_run and not new_baseline:
         from watcher.fastpath import nothing_due
@@ -46,16 +56,27 @@ def run(obj: Session, dry_run: bool, new_baseline: bool) -> None:
             say("not due yet: " + ", ".join(waiting), obj.log_format, event="not_due")
             sys.exit(EXIT_OK)
     config = obj.load(writes_state=not dry_run)
-    _execute(obj, config, None, dry_run=dry_run, command="run", new_baseline=new_baseline)
+    _execute(
+        obj,
+        config,
+        None,
+        dry_run=dry_run,
+        command="run",
+        new_baseline=new_baseline,
+        timings=timings,
+    )
 
 
 @click.command()
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
 @dry_run_option
 @new_baseline_option
+@timings_option
 @click.pass_obj
 @errors_to_exit_codes
-def check(obj: Session, names: Sequence[str], dry_run: bool, new_baseline: bool) -> None:
+def check(
+    obj: Session, names: Sequence[str], dry_run: bool, new_baseline: bool, timings: bool
+) -> None:
     """Check the named sources now, whatever their schedule (the manual recheck).
 
     NAME is a source name from the configuration; URLs are not accepted.
@@ -63,7 +84,15 @@ def check(obj: Session, names: Sequence[str], dry_run: bool, new_baseline: bool)
     config = obj.load(writes_state=not dry_run)
     known_sources(config, names)
     command = "check " + " ".join(names)
-    _execute(obj, config, names, dry_run=dry_run, command=command, new_baseline=new_baseline)
+    _execute(
+        obj,
+        config,
+        names,
+        dry_run=dry_run,
+        command=command,
+        new_baseline=new_baseline,
+        timings=timings,
+    )
 
 
 def _execute(
@@ -74,6 +103,7 @@ def _execute(
     dry_run: bool,
     command: str,
     new_baseline: bool = False,
+    timings: bool = False,
 ) -> None:
     from watcher.ping import ping
     from watcher.reporting import emit, terminal_progress
@@ -110,7 +140,7 @@ def _execute(
             sys.exit(EXIT_FAILED)
         click.echo(f"another run is in progress ({report.holder}); nothing done", err=True)
         sys.exit(EXIT_OK)
-    emit(report, obj.log_format)
+    emit(report, obj.log_format, timings=timings)
     if dry_run:
         from watcher.plaintext import render_text
 
