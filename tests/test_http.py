@@ -7,7 +7,6 @@ import json
 import time
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from werkzeug import Response
 
@@ -16,6 +15,7 @@ from watcher.errors import FetchError
 from watcher.http import Expect, Fetcher, Validators, parse_retry_after
 from watcher.responses import Retryable, retry_hook
 from watcher.settings import HttpSettings
+from watcher.wire import ConnectError, ProtocolError, Timeout, UnsupportedProtocol
 
 SETTINGS = HttpSettings(per_host_interval=0, attempts=3, timeout=5, max_bytes=10_000)
 
@@ -60,10 +60,11 @@ def test_retry_after_sets_the_wait_and_an_absurd_one_gives_up():
     assert retry_hook(Retryable("429", 7.0)) == 7.0
     assert retry_hook(Retryable("503", None)) is True
     assert retry_hook(Retryable("429", 3600.0)) is False
-    assert retry_hook(httpx.ConnectError("refused")) is True
-    assert retry_hook(httpx.ReadTimeout("slow")) is True
+    assert retry_hook(ConnectError("refused")) is True
+    assert retry_hook(Timeout("slow")) is True
+    assert retry_hook(ProtocolError("closed mid-answer")) is True
     assert retry_hook(ValueError("bug")) is False
-    assert retry_hook(httpx.UnsupportedProtocol("gopher")) is False
+    assert retry_hook(UnsupportedProtocol("gopher")) is False
 
 
 def test_retry_after_parsing():
@@ -179,12 +180,14 @@ def unused_port() -> int:
 
 def test_https_hosts_verify_certificates_and_http_hosts_load_no_ca_bundle():
     fetcher = Fetcher(SETTINGS)
-    secure = fetcher._client("https://www.federalregister.gov")
     plain = fetcher._client("http://127.0.0.1:1")
+    assert fetcher._tls is None, "plain http loaded the CA bundle"
+    secure = fetcher._client("https://www.federalregister.gov")
     assert fetcher._tls is not None
-    assert secure._pool._ssl_context is fetcher._tls
-    assert secure._pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
-    assert plain is not secure
+    assert fetcher._tls.verify_mode.name == "CERT_REQUIRED"
+    assert fetcher._tls.check_hostname
+    assert secure._connect.keywords["tls"] is fetcher._tls  # type: ignore[attr-defined]
+    assert plain._connect.keywords["tls"] is None  # type: ignore[attr-defined]
     fetcher.close()
 
 

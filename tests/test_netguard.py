@@ -28,7 +28,7 @@ from tests.fakes import FakeFederalRegister, FakeSlack
 from watcher.errors import FetchError
 from watcher.http import Expect, Fetcher
 from watcher.netguard import is_internal, never_reached
-from watcher.nettransport import GuardedBackend
+from watcher.nettransport import open_connection
 from watcher.settings import HttpSettings
 
 # --- a server that drips -------------------------------------------------------------------
@@ -282,11 +282,17 @@ def test_addresses_never_reached_and_internal_ones():
     assert not is_internal(ipaddress.ip_address("8.8.8.8"))
 
 
-def test_every_client_connects_through_the_guarded_backend():
+def test_every_pool_connects_through_the_guarded_connect():
     with Fetcher(HttpSettings()) as fetcher:
         for origin in ("http://127.0.0.1:1", "https://www.federalregister.gov"):
-            pool = fetcher._client(origin)._pool  # type: ignore[attr-defined]
-            assert isinstance(pool._network_backend, GuardedBackend)
+            connect = fetcher._client(origin)._connect
+            assert connect.func is open_connection  # type: ignore[attr-defined]
+
+
+def test_a_metadata_address_is_refused_before_any_connection():
+    settings = HttpSettings(attempts=1, deadline=2)
+    with Fetcher(settings) as fetcher, pytest.raises(FetchError, match="refused to connect"):
+        fetcher.get("http://169.254.169.254/latest/meta-data/", expect=Expect.JSON)
 
 
 def test_an_internal_listener_can_still_be_a_configured_source(

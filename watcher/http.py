@@ -1,4 +1,4 @@
-"""All of watcher's HTTP: httpx clients, politeness, retries, deadlines, redirects, limits.
+"""All of watcher's HTTP: connection pools, politeness, retries, deadlines, redirects, limits.
 
 A source asks for a URL and says what it expects (JSON, a feed, an HTML page); it gets the
 bytes back or a FetchError with one line a person can act on. Retries (transport errors, 429,
@@ -13,8 +13,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -39,12 +40,11 @@ from watcher.traffic import HostGate, Tally
 if TYPE_CHECKING:
     import ssl
 
-    import httpx
-
     from watcher.netguard import Origin
+    from watcher.wire import Pool, Response
 
-# httpx and stamina are imported where they are used, so that a run with nothing to fetch
-# (and `watcher --help`) does not pay for them.
+# The wire (h11) and stamina are imported where they are used, so that a run with nothing to
+# fetch (and `watcher --help`) does not pay for them.
 
 __all__ = [
     "CheckFetcher",
@@ -64,22 +64,12 @@ class Fetcher:
     Thread-safe; each check fetches through its own `CheckFetcher`, which counts for it and
     knows where its URLs may lead."""
 
-    def __init__(
-        self,
-        settings: HttpSettings,
-        transport: httpx.BaseTransport | None = None,
-        cpu: CpuClock = IDLE,
-    ):
+    def __init__(self, settings: HttpSettings, cpu: CpuClock = IDLE):
         self.settings = settings
         self.cpu = cpu  # the run's CPU by phase: requests are `fetch`
-        self._transport = transport  # a test's mock transport; else the guarded one
-        # One transport (one connection pool) per host: httpcore's pool walks all its
-        # connections for every request it assigns, which costs more CPU than the requests
-        # themselves once dozens of connections share one pool. Per host, a pool stays small.
-        # Requests go to the transport directly: httpx.Client's layers (cookie jars, auth,
-        # redirects, request merging) cost about as much CPU as the exchange, and watcher uses
-        # none of them (it follows each redirect itself, after vetting it).
-        self._clients: dict[str, httpx.BaseTransport] = {}
+        # One pool of keep-alive connections per origin (`watcher.wire`), on sockets opened
+        # by `watcher.nettransport` (addresses vetted, every read clipped to the deadline).
+        self._clients: dict[str, Pool] = {}
         self._clients_lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
         self._gate = HostGate(settings.concurrency, settings.per_host, settings.per_host_interval)
@@ -96,31 +86,24 @@ class Fetcher:
 
         return CheckFetcher(self, Origin(source_url, fetch_hosts), deadline)
 
-    def _client(self, origin: str) -> httpx.BaseTransport:
+    def _client(self, origin: str) -> Pool:
         with self._clients_lock:
             client = self._clients.get(origin)
             if client is None:
-                import httpx
+                from watcher.nettransport import open_connection
+                from watcher.wire import Pool
 
-                from watcher.nettransport import GuardedTransport
-
-                settings = self.settings
-                limits = httpx.Limits(
-                    max_connections=settings.per_host,
-                    max_keepalive_connections=settings.per_host,
-                )
-                # https needs the CA bundle, loaded once for all clients (it costs
+                # https needs the CA bundle, loaded once for all pools (it costs
                 # milliseconds and megabytes each time); plain http never uses it.
                 tls = self._tls_context() if origin.startswith("https:") else None
-                client = self._transport or GuardedTransport(ssl_context=tls, limits=limits)
+                client = Pool(
+                    origin,
+                    partial(open_connection, tls=tls),
+                    keep=self.settings.per_host,
+                    connect_timeout=self.settings.connect_timeout,
+                )
                 self._clients[origin] = client
             return client
-
-    @property
-    def _timeouts(self) -> dict[str, float]:
-        """The request's timeouts, as the transport reads them from its extensions."""
-        read = self.settings.timeout
-        return {"connect": self.settings.connect_timeout, "read": read, "write": read, "pool": read}
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
@@ -163,9 +146,8 @@ class Fetcher:
         The whole request (connect, every read, redirects, retries and their waits) ends by
         `http.deadline` seconds from now, or by `ends` (a time.monotonic()) if sooner. A URL
         `from_content` must lead where `origin` allows."""
-        import httpx
-
         from watcher.netguard import AddressRefused, DeadlinePassed, Origin, Reach, guarded
+        from watcher.wire import Timeout, TransportError, UnsupportedProtocol
 
         tally = tally or Tally()
         origin = origin or Origin(url)
@@ -183,7 +165,7 @@ class Fetcher:
             raise FetchError(f"GET {shown}: {exc}") from None
         except AddressRefused as exc:
             raise FetchError(f"GET {shown}: {exc}") from None
-        except (DeadlinePassed, httpx.TimeoutException) as exc:
+        except (DeadlinePassed, Timeout) as exc:
             if time.monotonic() >= deadline - 0.05:
                 whose = (
                     "the check's deadline (limits.check_deadline)"
@@ -192,7 +174,7 @@ class Fetcher:
                 )
                 raise FetchError(f"GET {shown}: no complete answer within {whose}") from None
             raise FetchError(f"GET {shown}: timed out ({type(exc).__name__})") from None
-        except httpx.HTTPError as exc:
+        except (TransportError, UnsupportedProtocol) as exc:
             raise FetchError(f"GET {shown}: {type(exc).__name__}: {exc}") from None
 
     def _with_retries(self, call: _Call, attempts: int) -> Fetched:
@@ -250,9 +232,9 @@ class Fetcher:
     def _exchange(self, call: _Call, url: str) -> Fetched | str:
         """One request (to `url`: the call's own, or where a redirect led) and its answer:
         what it fetched, or where a redirect points."""
-        expect, validators, tally = call.expect, call.validators, call.tally
-        import httpx
+        from watcher.nettransport import clipped
 
+        expect, validators, tally = call.expect, call.validators, call.tally
         headers = {
             "Accept": ACCEPT[expect],
             "Accept-Encoding": "gzip, deflate",
@@ -262,17 +244,18 @@ class Fetcher:
             headers.update(validators.headers())
         parts = urlsplit(url)
         host = parts.netloc
-        transport = self._client(f"{parts.scheme}://{host}")
-        request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self._timeouts})
+        pool = self._client(f"{parts.scheme}://{host}")
+        read = self.settings.timeout
         with (
             self._gate.enter(host, call.min_interval),
             self.cpu.request(),
-            _answer(transport, request) as response,
+            closing(pool.get(url, headers, read_timeout=read, clip=clipped)) as response,
         ):
             tally.add(requests=1)
-            if response.status_code in REDIRECTS and response.headers.get("Location"):
+            location = response.header("Location")
+            if response.status_code in REDIRECTS and location:
                 self._read_capped(response, url, tally, quiet=True)
-                return str(response.headers["Location"])
+                return location
             said = b""
             if response.status_code != 200:
                 # Read what little there is, so the connection goes back to the pool for the
@@ -283,10 +266,10 @@ class Fetcher:
             if response.status_code in RETRYABLE_STATUS:
                 raise Retryable(
                     _status_text(response),
-                    parse_retry_after(response.headers.get("Retry-After")),
+                    parse_retry_after(response.header("Retry-After")),
                 )
             if response.status_code >= 400:
-                detail = error_detail(said, response.headers.get("Content-Type", ""))
+                detail = error_detail(said, response.header("Content-Type") or "")
                 raise FetchError(
                     f"GET {shorten(url)}: {_status_text(response)}"
                     + (f": {detail}" if detail else ""),
@@ -295,7 +278,7 @@ class Fetcher:
             if response.status_code != 200:
                 raise FetchError(f"GET {shorten(url)}: unexpected {_status_text(response)}")
             content = self._read_capped(response, url, tally)
-        content_type = response.headers.get("Content-Type", "")
+        content_type = response.header("Content-Type") or ""
         check_content(content, content_type, expect, url)
         return Fetched(
             url=url,
@@ -303,13 +286,13 @@ class Fetcher:
             content=content,
             content_type=content_type,
             validators=Validators(
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
+                etag=response.header("ETag"),
+                last_modified=response.header("Last-Modified"),
             ),
         )
 
     def _read_capped(
-        self, response: httpx.Response, url: str, tally: Tally, quiet: bool = False
+        self, response: Response, url: str, tally: Tally, quiet: bool = False
     ) -> bytes:
         if quiet:
             # an error page, a redirect or a 304: a bounded read, never an error of its own
@@ -318,7 +301,7 @@ class Fetcher:
             except Exception:
                 return b""
         cap = self.settings.max_bytes
-        declared = response.headers.get("Content-Length")
+        declared = response.header("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(
                 f"GET {shorten(url)}: response of {int(declared):,} bytes is over the "
@@ -397,17 +380,6 @@ class _Call:
     deadline: float  # time.monotonic() by which it is all over
 
 
-@contextmanager
-def _answer(transport: httpx.BaseTransport, request: httpx.Request) -> Iterator[httpx.Response]:
-    """The transport's answer to a request, closed (its connection back in the pool) after."""
-    response = transport.handle_request(request)
-    response.request = request
-    try:
-        yield response
-    finally:
-        response.close()
-
-
 def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
     size = 0
     for chunk in chunks:
@@ -417,5 +389,5 @@ def _bounded(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
         yield chunk
 
 
-def _status_text(response: httpx.Response) -> str:
+def _status_text(response: Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()

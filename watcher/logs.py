@@ -41,8 +41,8 @@ def configure_logging(fmt: str, verbose: int) -> None:
     # Each retry is logged by stamina at WARNING; the run's report already says what failed.
     logging.getLogger("stamina").setLevel(logging.INFO if verbose else logging.ERROR)
     logging.getLogger("watcher").setLevel(logging.DEBUG if verbose else logging.NOTSET)
-    if verbose > 1:
-        logging.getLogger("httpx").setLevel(logging.DEBUG)
+    # every request and its status, at -vv only
+    logging.getLogger("watcher.wire").setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 def say(

@@ -1,60 +1,64 @@
-"""The guards of `watcher.netguard` where httpx meets the socket: a network backend for
-httpcore that vets every address before connecting and clips every connect and read to the
-request's deadline, and the transport that puts it under httpx. Imported with httpx, only
-when there is something to fetch."""
+"""The guards of `watcher.netguard` where watcher meets the socket: every address vetted
+after DNS and before connecting, every connect, TLS handshake, read and write clipped to the
+request's deadline. `watcher.wire` speaks HTTP over the sockets opened here, and opens no
+others. Imported only when there is something to fetch."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import time
-from collections.abc import Iterable
-from typing import Any
-
-import httpcore
-import httpx
+from typing import TYPE_CHECKING
 
 from watcher.netguard import AddressRefused, Reach, clip, is_internal, never_reached
 from watcher.netguard import reach as current_reach
+from watcher.wire import ConnectError, Timeout
+
+if TYPE_CHECKING:
+    import ssl  # only https loads it (`Fetcher`)
 
 
-class GuardedBackend(httpcore.NetworkBackend):
-    """httpcore's own synchronous backend, with every connect vetted and clipped to the
-    thread's deadline, and every stream it opens clipped too."""
+def open_connection(
+    host: str, port: int, timeout: float, *, tls: ssl.SSLContext | None
+) -> socket.socket:
+    """A socket connected to `host` (TLS-wrapped, certificate checked, when `tls` is given):
+    to an address this thread's request may reach, resolved once and never again."""
+    addresses = _vetted(host, port, current_reach())
+    error: Exception | None = None
+    for address in addresses:
+        try:
+            sock = socket.create_connection((address, port), timeout=clipped(timeout))
+        except TimeoutError:
+            error = Timeout(f"connecting to {host} ({address}) timed out")
+            continue
+        except OSError as exc:
+            error = ConnectError(f"connecting to {host} ({address}): {exc.strerror or exc}")
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is None:
+            return sock
+        return _handshake(sock, host, timeout, tls)
+    assert error is not None
+    raise error
 
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
 
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        reach = current_reach()
-        addresses = _vetted(host, port, reach)
-        error: Exception | None = None
-        for address in addresses:  # connect to the address vetted, never resolve again
-            try:
-                stream = self._inner.connect_tcp(
-                    address, port, clip(timeout), local_address, socket_options
-                )
-            except httpcore.ConnectError as exc:
-                error = exc
-                continue
-            return _GuardedStream(stream)
-        assert error is not None
-        raise error
+def clipped(timeout: float) -> float:
+    """A socket timeout no longer than what is left of this thread's request deadline."""
+    left = clip(timeout)
+    return timeout if left is None else left
 
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.NetworkStream:
-        raise AddressRefused("watcher does not connect to Unix sockets")
 
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+def _handshake(
+    sock: socket.socket, host: str, timeout: float, tls: ssl.SSLContext
+) -> socket.socket:
+    sock.settimeout(clipped(timeout))
+    try:
+        return tls.wrap_socket(sock, server_hostname=host)
+    except TimeoutError:
+        sock.close()
+        raise Timeout(f"the TLS handshake with {host} timed out") from None
+    except OSError as exc:  # ssl.SSLError among them: a certificate that does not verify
+        sock.close()
+        raise ConnectError(f"TLS with {host}: {exc}") from None
 
 
 def _addresses(host: str, port: int) -> list[str]:
@@ -66,7 +70,7 @@ def _addresses(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+        raise ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
     return [str(info[4][0]) for info in infos]
 
 
@@ -85,43 +89,3 @@ def _vetted(host: str, port: int, reach: Reach) -> list[str]:
     if not allowed:
         raise AddressRefused(f"refused to connect: {refused}")
     return list(dict.fromkeys(allowed))
-
-
-class _GuardedStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream):
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, clip(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, clip(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _GuardedStream(self._inner.start_tls(ssl_context, server_hostname, clip(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's own transport, with its connection pool on the guarded backend (the one part
-    httpx does not let a caller pass in; `tests/test_netguard.py` holds this to it)."""
-
-    def __init__(self, *, ssl_context: Any, limits: httpx.Limits):
-        super().__init__(verify=ssl_context if ssl_context is not None else False, limits=limits)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(),
-        )

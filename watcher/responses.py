@@ -128,7 +128,7 @@ class Retryable(Exception):
 
 def retry_hook(exc: Exception) -> bool | float:
     """stamina's backoff hook: whether to retry, or how long to wait when the server said."""
-    import httpx
+    from watcher.wire import TransportError
 
     if isinstance(exc, Retryable):
         if exc.retry_after is None:
@@ -136,7 +136,7 @@ def retry_hook(exc: Exception) -> bool | float:
         if exc.retry_after > MAX_RETRY_AFTER:
             return False
         return exc.retry_after
-    return isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol)
+    return isinstance(exc, TransportError)  # never UnsupportedProtocol, which is not one
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
