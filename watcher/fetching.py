@@ -80,6 +80,7 @@ class Fetching:
         self.registry = registry
         self.limits = limits
         self.cpu = fetcher.cpu
+        self.turns = fetcher.turns
         self.everyone = everyone  # every configured source, to find a source's family
         self.settled = settled  # whether the run has settled a source (for family order)
         self.sources = {s.name: s for s in sources}
@@ -97,11 +98,16 @@ class Fetching:
         """A source's check, in a worker: its deadline counts from when it starts."""
         fetcher = self.fetchers[source.name]
         fetcher.begin()
-        with self.cpu.phase("parse"):  # less its requests, which are `fetch`
+        # one check parses at a time; its requests are `fetch`, and wait without the turn
+        with self.turns.working(), self.cpu.phase("parse"):
             return self.registry[source.kind].check(fetcher, source, memory)
 
     def read_texts(self, source: SourceConfig, job: Callable[[], Any]) -> None:
-        self.workers.submit(("texts", source.name), job)
+        self.workers.submit(("texts", source.name), partial(self._taking_turns, job))
+
+    def _taking_turns(self, job: Callable[[], Any]) -> Any:
+        with self.turns.working():
+            return job()
 
     def close(self) -> None:
         self.workers.close()

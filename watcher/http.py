@@ -36,6 +36,7 @@ from watcher.responses import (
 from watcher.settings import HttpSettings
 from watcher.timing import IDLE, CpuClock
 from watcher.traffic import HostGate, Tally
+from watcher.turns import UNLIMITED, Turns
 
 if TYPE_CHECKING:
     import ssl
@@ -64,9 +65,10 @@ class Fetcher:
     Thread-safe; each check fetches through its own `CheckFetcher`, which counts for it and
     knows where its URLs may lead."""
 
-    def __init__(self, settings: HttpSettings, cpu: CpuClock = IDLE):
+    def __init__(self, settings: HttpSettings, cpu: CpuClock = IDLE, turns: Turns = UNLIMITED):
         self.settings = settings
         self.cpu = cpu  # the run's CPU by phase: requests are `fetch`
+        self.turns = turns  # a request gives its thread's turn at the CPU up while it waits
         # One pool of keep-alive connections per origin (`watcher.wire`), on sockets opened
         # by `watcher.nettransport` (addresses vetted, every read clipped to the deadline).
         self._clients: dict[str, Pool] = {}
@@ -159,7 +161,7 @@ class Fetcher:
         try:
             reach = origin.content_reach(url) if from_content else Reach(internal=True, url=url)
             call = _Call(url, expect, validators, min_interval, tally, origin, deadline)
-            with guarded(deadline, reach), self.cpu.phase("fetch"):
+            with guarded(deadline, reach), self.turns.waiting(), self.cpu.phase("fetch"):
                 return self._with_retries(call, attempts or self.settings.attempts)
         except Retryable as exc:
             raise FetchError(f"GET {shown}: {exc}") from None

@@ -45,6 +45,7 @@ from watcher.sources import Registry
 from watcher.sources.base import SourceKind
 from watcher.store import Store
 from watcher.timing import CpuClock
+from watcher.turns import Turns
 
 if TYPE_CHECKING:
     from watcher.watchlist import Watchlist
@@ -161,7 +162,7 @@ class _Run:
             self.run_id = self.store.start_run(command, self.clock.now(), dry_run=False)
         if sources:
             memories = {s.name: self.store.memory_of(rows.get(s.name)) for s in sources}
-            with Fetcher(self.config.http, cpu=self.cpu) as fetcher:
+            with Fetcher(self.config.http, cpu=self.cpu, turns=Turns(1)) as fetcher:
                 fetching = Fetching(
                     fetcher,
                     sources,
