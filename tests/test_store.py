@@ -118,6 +118,27 @@ def test_failures_count_up_and_success_resets(tmp_path):
     assert row is not None and row["consecutive_failures"] == 0 and row["last_error"] is None
 
 
+def test_unchanged_sources_are_recorded_in_one_go_keeping_what_they_did_not_bring(tmp_path):
+    from datetime import timedelta
+
+    store = Store.open(tmp_path)
+    first = Snapshot(items=(), complete=False, validators={"u": {"etag": '"a"'}})
+    store.record_check(
+        source="fr", kind="federal_register", snapshot=first, decision=Decision((), (), ()),
+        now=NOW, run_id=None,
+    )  # fmt: skip
+    later = NOW + timedelta(hours=1)
+    quiet = Snapshot(items=(), complete=False, unchanged=True)  # a 304 that named no validators
+    renewed = Snapshot(items=(), complete=False, unchanged=True, validators={"u": {"etag": '"b"'}})
+    store.record_unchanged([("fr", "federal_register", quiet), ("new", "feed", renewed)], later)
+    rows = store.all_sources()
+    assert rows["fr"]["last_check_at"] == rows["fr"]["last_success_at"] == "2026-01-20T13:00:00Z"
+    assert rows["fr"]["last_change_at"] == "2026-01-20T12:00:00Z"  # nothing changed since
+    assert store.memory("fr").validators == {"u": {"etag": '"a"'}}  # kept
+    assert store.memory("new").validators == {"u": {"etag": '"b"'}}  # a row made for it
+    assert store.memory("new").baseline_done and rows["new"]["kind"] == "feed"
+
+
 def test_a_damaged_database_is_refused_not_silently_replaced(tmp_path):
     (tmp_path / DB_NAME).write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StateError, match="damaged"):

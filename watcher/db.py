@@ -102,8 +102,9 @@ class Database:
         """A statement inside `atomic()` (whose handler translates its errors)."""
         return self.conn.execute(sql, list(params))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """A statement for each row, inside `atomic()`; how many rows they changed."""
+        return int(self.conn.executemany(sql, rows).rowcount)
 
     def insert(self, table: str, values: Mapping[str, Any], *, replace: bool = False) -> int:
         """INSERT a row; returns its rowid."""

@@ -26,7 +26,9 @@ def open_connection(
     error: Exception | None = None
     for address in addresses:
         try:
-            sock = socket.create_connection((address, port), timeout=clipped(timeout))
+            # as bytes: a str makes the socket module load the IDNA codec for an address
+            target = (address.encode("ascii"), port)
+            sock = socket.create_connection(target, timeout=clipped(timeout))  # type: ignore[arg-type]
         except TimeoutError:
             error = Timeout(f"connecting to {host} ({address}) timed out")
             continue
@@ -67,8 +69,9 @@ def _addresses(host: str, port: int) -> list[str]:
         return [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
         pass
+    name = host.encode("ascii") if host.isascii() else host.encode("idna")
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
     return [str(info[4][0]) for info in infos]

@@ -35,7 +35,7 @@ from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
 from watcher.http import CheckFetcher, Fetcher
 from watcher.lock import RunLock
-from watcher.models import Alert, Snapshot
+from watcher.models import Alert, Snapshot, SourceMemory
 from watcher.posters import Poster
 from watcher.reminding import queue_reminders
 from watcher.reporting import RunReport, SourceReport
@@ -145,6 +145,7 @@ class _Run:
         self.texts = TextFetcher()
         self.rows: dict[str, dict[str, Any]] = {}  # the sources' rows when the run began
         self.quiet: list[_Decided] = []  # unchanged checks, recorded together
+        self.memories: dict[str, SourceMemory] = {}  # the sources' memories when it began
         self.cpu = CpuClock()  # where the run's CPU goes, by phase (`--timings`)
 
     def kind(self, source: SourceConfig) -> SourceKind:
@@ -162,6 +163,7 @@ class _Run:
             self.run_id = self.store.start_run(command, self.clock.now(), dry_run=False)
         if sources:
             memories = {s.name: self.store.memory_of(rows.get(s.name)) for s in sources}
+            self.memories = memories
             with Fetcher(self.config.http, cpu=self.cpu, turns=Turns(1)) as fetcher:
                 fetching = Fetching(
                     fetcher,
@@ -247,7 +249,8 @@ class _Run:
             self._failed(source, f"unexpected {type(error).__name__}: {error}", event.fetcher)
             return None
         with self.cpu.phase("decide"):
-            memory = self.store.memory(source.name)
+            # as the run began: only this check changes it
+            memory = self.memories.get(source.name) or self.store.memory(source.name)
             baseline = not memory.baseline_done
             decision = self._decide(source, event.snapshot, baseline)
         return _Decided(source, event.snapshot, decision, event.fetcher, event.seconds, baseline)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class KindOptions:
     """Base of every kind's options: a frozen dataclass, validated from the YAML by pydantic
-    (constraints as `annotated_types` metadata; unknown keys are errors), and rebuilt from the
+    (number bounds as `watcher.bounds.Bounds`; unknown keys are errors), and rebuilt from the
     validated configuration's snapshot without pydantic."""
 
     __pydantic_config__ = {"extra": "forbid"}  # noqa: RUF012 - read by pydantic, never changed

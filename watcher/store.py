@@ -216,11 +216,25 @@ class Store:
             return ids
 
     def record_unchanged(self, checks: Sequence[tuple[str, str, Snapshot]], now: datetime) -> None:
-        """Sources that answered "not modified", in one transaction: checked, successful."""
+        """Sources that answered "not modified", in one transaction and one statement:
+        checked, successful (a source with no row yet gets one)."""
         stamp = iso(now)
+        rows = [
+            (kind, stamp, stamp, stamp, _validators_json(snapshot), source)
+            for source, kind, snapshot in checks
+        ]
         with self.db.atomic("record the unchanged sources"):
-            for source, kind, snapshot in checks:
-                self._record_success(source, kind, snapshot, stamp, False, True)
+            updated = self.db.executemany(
+                "update sources set kind = ?, baseline_done = 1, last_check_at = ?, "
+                "last_success_at = ?, consecutive_failures = 0, last_error = null, "
+                "last_change_at = coalesce(last_change_at, ?), "
+                "validators = coalesce(?, validators) where name = ?",
+                rows,
+            )
+            if updated < len(checks):  # rows to insert: rare enough to go one by one
+                for source, kind, snapshot in checks:
+                    if self.source_row(source) is None:
+                        self._record_success(source, kind, snapshot, stamp, False, True)
 
     def _record_success(
         self,
@@ -246,9 +260,7 @@ class Store:
         if not snapshot.unchanged:
             values["cursor"] = json.dumps(dict(snapshot.cursor), sort_keys=True)
         if snapshot.validators or not snapshot.unchanged:
-            values["validators"] = json.dumps(
-                {k: dict(v) for k, v in snapshot.validators.items()}, sort_keys=True
-            )
+            values["validators"] = _validators_json(snapshot) or "{}"
         if row is None:
             self.db.insert("sources", {"name": source, "first_check_at": stamp, **values})
         else:
@@ -376,3 +388,10 @@ def _stored(row: Mapping[str, Any]) -> StoredItem:
         held=bool(row["held"]),
         removed=row["removed_at"] is not None,
     )
+
+
+def _validators_json(snapshot: Snapshot) -> str | None:
+    """A check's validators as stored (None: it brought none, keep what is stored)."""
+    if not snapshot.validators:
+        return None
+    return json.dumps({k: dict(v) for k, v in snapshot.validators.items()}, sort_keys=True)

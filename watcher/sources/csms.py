@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from annotated_types import Interval
-
+from watcher.bounds import Bounds
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
 from watcher.http import CheckFetcher, Expect
@@ -41,7 +40,7 @@ _CITED = re.compile(r"CSMS\s*#?\s*(\d{6,10})((?:\s*(?:,|and|or)\s*#?\s*\d{6,10})
 class CsmsOptions(KindOptions):
     # How much of a message's text to keep, read by the rules and for the trade facts; the
     # guidance for a Section 232 action runs to 10,000 characters and more.
-    text_chars: Annotated[int, Interval(ge=500, le=200_000)] = 40_000
+    text_chars: Annotated[int, Bounds(ge=500, le=200_000)] = 40_000
 
 
 def cited_numbers(text: str) -> list[str]:

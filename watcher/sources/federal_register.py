@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, cast
 
-from annotated_types import Interval
-
+from watcher.bounds import Bounds
 from watcher.fingerprint import fingerprint, strip_cache_buster
 from watcher.http import CheckFetcher
 from watcher.match import normalise_type
@@ -56,11 +55,11 @@ VOLATILE = frozenset(
 @dataclass(frozen=True)
 class FederalRegisterOptions(KindOptions):
     conditions: dict[str, ConditionValue] = field(default_factory=dict)
-    per_page: Annotated[int, Interval(ge=2, le=2000)] = 1000
-    max_pages: Annotated[int, Interval(ge=1, le=50)] = 10
-    lookback_days: Annotated[int, Interval(ge=1, le=3660)] = 30
-    overlap_days: Annotated[int, Interval(ge=0, le=60)] = 3
-    request_interval: Annotated[float, Interval(ge=0, le=60)] = REQUEST_INTERVAL
+    per_page: Annotated[int, Bounds(ge=2, le=2000)] = 1000
+    max_pages: Annotated[int, Bounds(ge=1, le=50)] = 10
+    lookback_days: Annotated[int, Bounds(ge=1, le=3660)] = 30
+    overlap_days: Annotated[int, Bounds(ge=0, le=60)] = 3
+    request_interval: Annotated[float, Bounds(ge=0, le=60)] = REQUEST_INTERVAL
 
     def problems(self) -> list[tuple[str, str]]:
         if "publication_date" in self.conditions:

@@ -14,9 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from annotated_types import Interval
-
 from watcher import feedxml
+from watcher.bounds import Bounds
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
 from watcher.http import CheckFetcher, Expect
@@ -32,7 +31,7 @@ VOLATILE = frozenset({"updated"})
 
 @dataclass(frozen=True)
 class FeedOptions(KindOptions):
-    summary_chars: Annotated[int, Interval(ge=0, le=20000)] = 2000
+    summary_chars: Annotated[int, Bounds(ge=0, le=20000)] = 2000
     # Fetch a relevant new entry's page for its full text (one request per such entry), so
     # the alert can show the trade facts the page states.
     full_text: bool = False

@@ -16,8 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from annotated_types import Interval
-
+from watcher.bounds import Bounds
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
 from watcher.http import CheckFetcher, Expect
@@ -55,7 +54,7 @@ class PageOptions(KindOptions):
     # the phrases themselves. The list is then the element of the part whose entries name the
     # most of them, wherever the template puts it; fewer than `contains_share` is an error.
     contains: str | list[str] | None = None
-    contains_share: Annotated[float, Interval(gt=0, le=1)] = 0.5
+    contains_share: Annotated[float, Bounds(gt=0, le=1)] = 0.5
 
     def problems(self) -> list[tuple[str, str]]:
         out = []

@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from annotated_types import Interval
-
+from watcher.bounds import Bounds
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
 from watcher.http import CheckFetcher, Expect
@@ -32,7 +31,7 @@ VOLATILE = frozenset({"pdf_url", "pdf_updated_at", "pdf_file_size", "raw_text_ur
 @dataclass(frozen=True)
 class PublicInspectionOptions(KindOptions):
     # Seconds between requests to the API host, as the Federal Register asks.
-    request_interval: Annotated[float, Interval(ge=0, le=60)] = REQUEST_INTERVAL
+    request_interval: Annotated[float, Bounds(ge=0, le=60)] = REQUEST_INTERVAL
 
 
 def _text(value: Any) -> str | None:
