@@ -191,6 +191,7 @@ class Workspace:
         self.env: dict[str, str] = {}
         self.clock = ManualClock()
         self.registry: Any = None  # the built-in kinds, unless a test brings its own
+        self.prepare = False  # a first run's preparations in a child process
 
     def write_config(self, text: str) -> Path:
         self.config.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -221,7 +222,10 @@ class Workspace:
     def cli(self, *args: str, env: Mapping[str, str] | None = None) -> Result:
         """The command in this process, with the test's clock (and kinds, if it has any)."""
         runner = CliRunner()
-        wiring = Wiring(registry=self.registry, clock=self.clock)
+        # In this process, the run checks a new configuration itself: a child process for it
+        # would cost every first run in the suite a second interpreter (test_preparing.py
+        # runs it as a user does).
+        wiring = Wiring(registry=self.registry, clock=self.clock, prepare_in_child=self.prepare)
         return runner.invoke(
             cli,
             ["--config", str(self.config), "--state-dir", str(self.state), *args],

@@ -25,7 +25,7 @@ class Ticking:
 def test_a_phase_entered_from_another_pauses_it_and_nothing_is_counted_twice():
     thread, process = Ticking(), Ticking()
     process.now = 0.25  # what the process spent before the run: `start`
-    clock = CpuClock(thread_clock=thread, process_clock=process)
+    clock = CpuClock(thread_clock=thread, process_clock=process, children_clock=lambda: 0.0)
     with clock.phase("parse"):
         thread.now += 0.010
         with clock.phase("fetch"):  # a request made in the middle of a check

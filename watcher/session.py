@@ -39,10 +39,12 @@ def _default_registry() -> Registry:
 @dataclass(frozen=True)
 class Wiring:
     """What the program runs on besides its options: the source kinds (the built-in ones
-    unless given: loaded only when a command needs them) and the clock."""
+    unless given: loaded only when a command needs them), the clock, and whether a run's
+    one-off preparations go to a child process (`watcher.preparing`)."""
 
     registry: Registry | None = None
     clock: Clock = SYSTEM
+    prepare_in_child: bool = True
 
 
 class Session:
@@ -68,6 +70,16 @@ class Session:
 
             ensure_state_dir(self.state_dir)
         return load_config(self.config_path, self.registry, deep=deep, cache_dir=self.state_dir)
+
+    def prepare(self) -> None:
+        """A first run's one-off work (checking a changed configuration, creating or
+        upgrading the database) done in a child process, so the run never holds pydantic
+        and sqlite-utils (`watcher.preparing`). Only with the built-in kinds: a program that
+        brings its own kinds checks its configuration itself."""
+        if self.wiring.registry is None and self.wiring.prepare_in_child:
+            from watcher.preparing import prepare
+
+            prepare(self.config_path, self.state_dir)
 
     @property
     def registry(self) -> Registry:

@@ -4,12 +4,14 @@ Every thread charges the CPU it spends (`time.thread_time`) to the phase it is i
 check is `parse` except while it waits on a request, which is `fetch`; the run's thread moves
 through decide, enrich, link, commit and deliver. Phases nest: entering one pauses the one
 it was entered from, so no CPU second is counted twice. `start` is what the process spent
-before the run began (the interpreter, imports, the configuration); `other` is the rest of
+before the run began (the interpreter, imports, the configuration, and the child process
+that prepared a first run: `watcher.preparing`); `other` is the rest of
 the process's CPU (threads starting and ending, the report, what no phase claimed).
 """
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +45,12 @@ class CpuSplit:
         )
 
 
+def _children_cpu() -> float:
+    """CPU seconds of the child processes that ended (the run's preparing child)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class _Open:
     """A phase a thread is in, and the thread's CPU clock when it last charged it."""
 
@@ -61,15 +69,18 @@ class CpuClock:
         self,
         thread_clock: Callable[[], float] = time.thread_time,
         process_clock: Callable[[], float] = time.process_time,
+        children_clock: Callable[[], float] = _children_cpu,
     ) -> None:
         self._thread_clock = thread_clock
         self._process_clock = process_clock
+        self._children_clock = children_clock
         self._lock = threading.Lock()
         self._spent = dict.fromkeys(PHASES, 0.0)
         self._local = threading.local()
         self._in_flight = 0
         self._peak = 0
-        self._started = process_clock()  # what the process spent before the run
+        # what was spent before the run: the process, and the child that prepared it
+        self._started = process_clock() + children_clock()
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -107,7 +118,7 @@ class CpuClock:
 
     def split(self) -> CpuSplit:
         """The split so far; `other` is the process's CPU that no phase claimed."""
-        total = self._process_clock()
+        total = self._process_clock() + self._children_clock()
         with self._lock:
             spent = dict(self._spent)
             peak = self._peak

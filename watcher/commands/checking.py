@@ -55,6 +55,7 @@ def run(obj: Session, dry_run: bool, new_baseline: bool, timings: bool) -> None:
         if waiting is not None:
             say("not due yet: " + ", ".join(waiting), obj.log_format, event="not_due")
             sys.exit(EXIT_OK)
+        obj.prepare()
     config = obj.load(writes_state=not dry_run)
     _execute(
         obj,
@@ -81,6 +82,8 @@ def check(
 
     NAME is a source name from the configuration; URLs are not accepted.
     """
+    if not dry_run and not new_baseline:
+        obj.prepare()
     config = obj.load(writes_state=not dry_run)
     known_sources(config, names)
     command = "check " + " ".join(names)
