@@ -250,3 +250,28 @@ def test_ignore_patterns_and_bad_selectors():
 
 def test_memory_is_not_needed_to_parse():
     assert SourceMemory().validators == {}
+
+
+def test_links_resolve_exactly_as_urljoin_resolves_them():
+    from urllib.parse import urljoin
+
+    from watcher.urls import join
+
+    bases = [
+        "http://127.0.0.3:4000/page/5.html",
+        "https://www.cbp.gov/trade/programs-administration/trade-remedies?x=1#top",
+        "https://www.usgs.gov",
+        "https://www.usgs.gov/",
+        "https://ustr.gov/a/b/",
+        "http://[::1]:8080/x/y",
+        "https://h.gov/a;p=1/b",
+        "file:///etc/passwd",
+    ]
+    links = [
+        "/notices/1-2", "feed3-4", "a/b/c", "../x", "./x", "x/../y", "x/..", "?q=2", "#f",
+        "//other.gov/x", "/a/./b", "/a//b", "a:b", "x:y/z", "a/x:y", "mailto:x", "a b",
+        "/a?b=c#d", "name.html", "/", "é", "a/b?c=d", "1", "\tx", "/\x00",
+    ]  # fmt: skip
+    for base in bases:
+        for link in links:
+            assert join(base, link) == urljoin(base, link), (base, link)

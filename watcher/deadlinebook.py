@@ -3,6 +3,7 @@ close, takes effect), the deadlines their texts set, and which reminders went ou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -32,11 +33,13 @@ class DeadlineBook:
         fields = list(ITEM_DEADLINES)
         marks = ",".join("?" * len(fields))
         touched = [w for w in decision.writes if w.changed]
-        gone = [w.item.key for w in touched if not w.relevant] + list(decision.removed)
-        self.db.executemany(
-            f"delete from deadlines where source = ? and item_key = ? and field in ({marks})",
-            ((source, key, *fields) for key in [w.item.key for w in touched] + gone),
-        )
+        keys = [w.item.key for w in touched] + list(decision.removed)
+        if keys:  # one statement for the check, not one per item (a first run has thousands)
+            self.db.execute(
+                f"delete from deadlines where source = ? and field in ({marks}) "
+                "and item_key in (select value from json_each(?))",
+                [source, *fields, json.dumps(keys)],
+            )
         self.db.executemany(
             "insert or replace into deadlines (source, item_key, field, due) values (?, ?, ?, ?)",
             (

@@ -15,9 +15,8 @@ import email.utils
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
-from watcher.urls import absolute
+from watcher.urls import absolute, join
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -55,38 +54,47 @@ def parse(content: bytes, base: str = "") -> list[dict[str, Any]] | None:
 
 
 def _rss_entry(item: Any, base: str, ns: str = "") -> dict[str, Any]:
+    # One pass over the item's children (a find() per field walked them a dozen times).
+    first: dict[str, Any] = {}
+    categories: list[Any] = []
+    for child in item:
+        tag = child.tag
+        if tag == "category" or tag == f"{DC}subject":
+            categories.append(child)
+        elif isinstance(tag, str) and tag not in first:
+            first[tag] = child
     out: dict[str, Any] = {}
-    title = _text(item.find(f"{ns}title"))
+    title = _text(first.get(f"{ns}title"))
     if title is not None:
         out["title"] = title
-    guid = item.find("guid")
+    guid = first.get("guid")
     permalink = guid is not None and guid.get("isPermaLink", "true") != "false"
     if guid is not None and (guid.text or "").strip():
         out["id"] = _resolved(base, guid.text.strip()) if permalink else guid.text.strip()
-    link = _text(item.find(f"{ns}link"))
+    link = _text(first.get(f"{ns}link"))
     if link is None:
-        atom_link = item.find(f"{ATOM}link")
+        atom_link = first.get(f"{ATOM}link")
         link = atom_link.get("href") if atom_link is not None else None
     if not link and permalink:
         link = out.get("id")
     if link:
         out["link"] = _resolved(base, link.strip())
-    summary = _text(item.find(f"{ns}description"))
+    summary = _text(first.get(f"{ns}description"))
     if summary is None:
-        summary = _text(item.find(f"{CONTENT}encoded"))
+        summary = _text(first.get(f"{CONTENT}encoded"))
     if summary is not None:
         out["summary"] = summary
-    published = _rfc822(_text(item.find("pubDate")))
+    published = _rfc822(_text(first.get("pubDate")))
     if published is not None:
         out["published_parsed"] = published
     # feedparser reads Dublin Core's date as the entry's update
-    updated = _iso(_text(item.find(f"{DC}date")) or _text(item.find(f"{ATOM}updated")))
+    updated = _iso(_text(first.get(f"{DC}date")) or _text(first.get(f"{ATOM}updated")))
     if updated is not None:
         out["updated_parsed"] = updated
-    author = _text(item.find("author")) or _text(item.find(f"{DC}creator"))
+    author = _text(first.get("author")) or _text(first.get(f"{DC}creator"))
     if author:
         out["author"] = author.strip()
-    terms = [_text(c) for c in item.iterchildren("category", f"{DC}subject")]
+    terms = [_text(c) for c in categories]
     out["tags"] = [{"term": t.strip()} for t in terms if t and t.strip()]
     return out
 
@@ -128,7 +136,7 @@ def _atom_entry(entry: Any, base: str) -> dict[str, Any]:
 
 def _resolved(base: str, link: str) -> str:
     """A link against the feed's address (as feedparser resolves it); an absolute one as is."""
-    return urljoin(base, link) if base and not absolute(link) else link
+    return join(base, link) if base and not absolute(link) else link
 
 
 def _text(element: Any) -> str | None:

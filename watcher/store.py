@@ -187,7 +187,7 @@ class Store:
                         w.item.key,
                         w.item.fingerprint,
                         int(w.relevant),
-                        json.dumps(list(w.history)),
+                        json.dumps(list(w.history)) if w.history else "[]",
                         int(w.held),
                         w.item.title,
                         w.item.url,
