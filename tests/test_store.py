@@ -48,6 +48,38 @@ def test_migrations_run_once_and_are_safe_to_rerun(tmp_path):
     store.close()
 
 
+def test_a_new_database_gets_exactly_the_schema_the_migrations_build(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+
+    from sqlite_utils import Database
+
+    from watcher import freshschema
+    from watcher.schema import fresh_schema
+
+    assert fresh_schema() == freshschema.STATEMENTS, (
+        "watcher/freshschema.py is behind the migrations; regenerate it (see its docstring)"
+    )
+    migrated = sqlite3.connect(":memory:")
+    migrations.apply(Database(migrated, execute_plugins=False))
+    Store.open(tmp_path).close()  # a new database: built from freshschema
+    fresh = sqlite3.connect(tmp_path / DB_NAME)
+    shape = "select type, name, tbl_name, sql from sqlite_master order by type, name"
+    assert fresh.execute(shape).fetchall() == migrated.execute(shape).fetchall()
+    names = "select migration_set, name from _sqlite_migrations order by id"
+    assert fresh.execute(names).fetchall() == migrated.execute(names).fetchall()
+    assert [m.name for m in migrations.applied(Database(fresh))] == list(MIGRATIONS)
+    # and building it needs no sqlite-utils
+    code = (
+        "import sys; from pathlib import Path; from watcher.store import Store; "
+        f"Store.open(Path({str(tmp_path / 'other')!r})).close(); "
+        "print('sqlite_utils' in sys.modules)"
+    )
+    said = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert said.stdout.strip() == "False", said.stderr
+
+
 def test_a_check_and_its_alerts_are_written_together(tmp_path):
     store = Store.open(tmp_path)
     ids = store.record_check(

@@ -161,6 +161,33 @@ def explain(
     return f"cannot {doing}: {where}: {text}"
 
 
+def _create_fresh(conn: sqlite3.Connection) -> bool:
+    """The schema in an empty database, in one transaction; False when it is not empty
+    (another process got there first, or an old database: the migrations decide)."""
+    from datetime import UTC, datetime
+
+    from watcher.freshschema import STATEMENTS
+
+    conn.execute("begin immediate")
+    try:
+        if conn.execute("select count(*) from sqlite_master").fetchone()[0]:
+            conn.execute("rollback")
+            return False
+        for statement in STATEMENTS:
+            conn.execute(statement)
+        applied_at = str(datetime.now(UTC))  # as sqlite-utils records it
+        conn.executemany(
+            "insert into _sqlite_migrations (migration_set, name, applied_at) values (?, ?, ?)",
+            [("watcher", name, applied_at) for name in MIGRATIONS],
+        )
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("rollback")
+        raise
+    conn.execute("commit")
+    return True
+
+
 def applied_migrations(conn: sqlite3.Connection) -> list[str]:
     exists = conn.execute(
         "select 1 from sqlite_master where type = 'table' and name = '_sqlite_migrations'"
@@ -176,8 +203,12 @@ def applied_migrations(conn: sqlite3.Connection) -> list[str]:
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Apply pending migrations, importing sqlite-utils only if there are any."""
-    if applied_migrations(conn) == list(MIGRATIONS):
+    """Apply pending migrations, importing sqlite-utils only if there are any; a new, empty
+    database gets the whole schema at once (`freshschema`), with every migration recorded."""
+    applied = applied_migrations(conn)
+    if applied == list(MIGRATIONS):
+        return
+    if not applied and _create_fresh(conn):
         return
     from sqlite_utils import Database as Migratable
 

@@ -260,3 +260,18 @@ def m008_stories(db: Database) -> None:
             }
         )
         db.execute("update alerts set story_id = ? where id = ?", [stories[key], row["id"]])
+
+
+def fresh_schema() -> tuple[str, ...]:
+    """The statements that build, in an empty database, the schema every migration above
+    leaves there (`watcher/freshschema.py` holds them, kept equal by a test)."""
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    migrations.apply(Database(conn, execute_plugins=False))
+    rows = conn.execute(
+        "select sql from sqlite_master where sql is not null and name != 'sqlite_sequence' "
+        "order by rowid"
+    ).fetchall()
+    conn.close()
+    return tuple(row[0] for row in rows)
