@@ -78,3 +78,22 @@ def test_without_a_limit_nothing_waits():
     turns = Turns(None)
     with turns.working(), turns.working(), turns.waiting():
         pass
+
+
+def test_no_turn_while_the_run_has_enough_parsed_checks_to_write():
+    turns = Turns(1)
+    waiting = [2]  # parsed checks the run has yet to take
+    turns.watch(lambda: waiting[0], most=2)
+    started = threading.Event()
+
+    def parse() -> None:
+        with turns.working():
+            started.set()
+
+    thread = threading.Thread(target=parse)
+    thread.start()
+    assert not started.wait(0.1), "parsed a third check while two waited"
+    waiting[0] = 1
+    turns.nudge()  # the run took one
+    assert started.wait(5)
+    thread.join(5)

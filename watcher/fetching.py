@@ -26,6 +26,7 @@ from watcher.sources.base import Role
 from watcher.workers import Finished, Workers
 
 FAMILY_WAIT = 10.0  # seconds a filed-ahead source waits for its published sibling
+BACKLOG = 4  # parsed checks waiting for the run's thread before parsing pauses
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Fetching:
         self.parked: dict[str, tuple[Fetched, float]] = {}
         self.out_of_time = False
         self.workers = Workers(min(concurrency, len(sources)), "check")
+        # parsing waits while the run has BACKLOG parsed checks to write (memory stays flat)
+        self.turns.watch(self.workers.finished_waiting, BACKLOG)
         for source in sources:
             job = partial(self._check, source, memories[source.name])
             self.workers.submit(("check", source.name), job)
@@ -133,6 +136,7 @@ class Fetching:
             if finished is None:
                 yield from self._overdue()
                 continue
+            self.turns.nudge()
             event = self._event(finished)
             if isinstance(event, Fetched) and self._waits_for_family(event.source):
                 self.parked[event.source.name] = (event, time.monotonic())

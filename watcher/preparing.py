@@ -6,8 +6,8 @@ Both happen on a first run, after the configuration changed, and after an upgrad
 other run finds the checked configuration cached in the state directory (`config_cache`)
 and the database current, and loads neither library. Loaded into the run itself, they stay
 resident for all of it: pydantic and the checked models alone are 11 MB, a fifth of a first
-run's peak memory, for work done in its first tenth of a second. In a child, that memory is returned when the child exits,
-before the run fetches anything.
+run's peak memory, for work done in its first tenth of a second. In a child, that memory is
+returned when the child exits, before the run fetches anything.
 
 The child is only a head start. Whatever it could not do (a configuration with mistakes, a
 database it may not touch, another run holding the lock, a child that fails to start) the

@@ -7,6 +7,11 @@ whose answers arrive together, that cost was about a tenth of a first run's CPU 
 system time doubled). A worker takes a turn for its check and gives it up while it waits on
 a request (`Fetcher.get`), so the network stays as busy as before.
 
+A turn is also withheld while the run has `most` parsed checks waiting for it (`watch`):
+the run's own thread writes each one to the state, and while it catches up, parsing more
+would only hold more documents in memory at once. So a first run's memory stays flat in the
+number of sources (bench.py: 50, 200 and 400 sources).
+
 A turn held for longer than `stuck_after` seconds (a parser gone astray on a hostile page,
 until its check's deadline abandons it) no longer makes anyone wait: the others work
 without one, as they did before turns, so one bad source never holds up another.
@@ -37,6 +42,18 @@ class Turns:
         self._changed = threading.Condition()
         self._held_since: dict[int, float] = {}  # holder's thread id -> when it took its turn
         self._local = threading.local()
+        self._waiting: Callable[[], int] = lambda: 0  # results the run has yet to take
+        self._most = 0
+
+    def watch(self, waiting: Callable[[], int], most: int) -> None:
+        """Withhold turns while `waiting()` (results the run has yet to take) is `most` or
+        more; the run calls `nudge()` each time it takes one."""
+        self._waiting, self._most = waiting, most
+
+    def nudge(self) -> None:
+        """The run took a result: a turn withheld for the backlog may be given."""
+        with self._changed:
+            self._changed.notify()
 
     @contextmanager
     def working(self) -> Iterator[None]:
@@ -69,15 +86,21 @@ class Turns:
         """Wait for a turn; none when a holder has kept one past `stuck_after` (this thread
         works without one, then)."""
         with self._changed:
-            while self._free <= 0:
-                left = min(self._held_since.values()) + self._stuck_after - self._clock()
-                if left <= 0:
-                    self._local.holding = False
-                    return
+            while self._free <= 0 or self._backlogged():
+                if self._free <= 0:
+                    left = min(self._held_since.values()) + self._stuck_after - self._clock()
+                    if left <= 0:
+                        self._local.holding = False
+                        return
+                else:
+                    left = 1.0  # the run nudges when it takes a result; this is a backstop
                 self._changed.wait(left)
             self._free -= 1
             self._held_since[threading.get_ident()] = self._clock()
         self._local.holding = True
+
+    def _backlogged(self) -> bool:
+        return self._most > 0 and self._waiting() >= self._most
 
     def _give(self) -> None:
         self._local.holding = False

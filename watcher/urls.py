@@ -36,7 +36,7 @@ def normalise_link(link: str | None, base: str | None = None) -> str | None:
     return _normalised(link.strip(), base)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def _normalised(link: str, base: str | None) -> str | None:
     # A first run normalises every entry's link two or three times (link, key, record), and
     # urljoin and parse_qsl are slow: cached, and skipped when there is nothing to do.

@@ -56,6 +56,10 @@ class Workers:
         with self._lock:
             return set(self._outstanding)
 
+    def finished_waiting(self) -> int:
+        """Jobs finished and not yet taken by `next_finished`."""
+        return self._done.qsize()
+
     def running_since(self, tag: Tag) -> float | None:
         """When the job started (time.monotonic()), or None if it has not."""
         with self._lock:
@@ -87,17 +91,21 @@ class Workers:
             entry = self._jobs.get()
             if entry is None:
                 return
-            tag, job = entry
-            started = time.monotonic()
-            with self._lock:
-                if tag not in self._outstanding:
-                    continue  # abandoned before it started
-                self._started[tag] = started
-            try:
-                finished = Finished(tag, value=job(), seconds=time.monotonic() - started)
-            except BaseException as exc:  # handed to the run, which decides what it costs
-                finished = Finished(tag, error=exc, seconds=time.monotonic() - started)
-            with self._lock:
-                wanted = tag in self._outstanding
-            if wanted:
-                self._done.put(finished)
+            self._run(*entry)
+            # the job and its result go out of scope here, not when the next job comes: an
+            # idle worker holds no parsed document
+
+    def _run(self, tag: Tag, job: Job) -> None:
+        started = time.monotonic()
+        with self._lock:
+            if tag not in self._outstanding:
+                return  # abandoned before it started
+            self._started[tag] = started
+        try:
+            finished = Finished(tag, value=job(), seconds=time.monotonic() - started)
+        except BaseException as exc:  # handed to the run, which decides what it costs
+            finished = Finished(tag, error=exc, seconds=time.monotonic() - started)
+        with self._lock:
+            wanted = tag in self._outstanding
+        if wanted:
+            self._done.put(finished)
