@@ -12,8 +12,9 @@ XPath); they may use tags, ids, classes, attributes, `>`, `+`, `~` and `:not()`,
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -137,29 +138,33 @@ def read_part(
     )
     inside = 0  # depth within a kept part
     kept = 0  # elements kept in parts
-    for event, element in _events(parser, content):
-        if event == "start":
-            matched = False
-            for index, matcher in enumerate(matchers):
-                if found[index] is None and matcher(element):
-                    found[index] = element
-                    matched = True
-            if inside or matched:
-                inside += 1
-                kept += 1
-                if max_elements is not None and kept > max_elements:
-                    raise PartTooBig(f"more than {max_elements:,} elements")
-            continue
-        if element.tag == "title" and not title:
-            title = " ".join("".join(element.itertext()).split())
-        if inside:
-            inside -= 1
-            if not inside and all(f is not None for f in found):
-                break  # every selector has its part: the rest of the page is not needed
-            continue
-        _empty(element)  # done with it: keep at most its shell (tag and attributes)
-        if not shells:
-            _drop_earlier_siblings(element)
+    events = _events(parser, content)
+    try:
+        for event, element in events:
+            if event == "start":
+                matched = False
+                for index, matcher in enumerate(matchers):
+                    if found[index] is None and matcher(element):
+                        found[index] = element
+                        matched = True
+                if inside or matched:
+                    inside += 1
+                    kept += 1
+                    if max_elements is not None and kept > max_elements:
+                        raise PartTooBig(f"more than {max_elements:,} elements")
+                continue
+            if element.tag == "title" and not title:
+                title = " ".join("".join(element.itertext()).split())
+            if inside:
+                inside -= 1
+                if not inside and all(f is not None for f in found):
+                    break  # every selector has its part: the rest of the page is not needed
+                continue
+            _empty(element)  # done with it: keep at most its shell (tag and attributes)
+            if not shells:
+                _drop_earlier_siblings(element)
+    finally:
+        events.close()  # the parser goes now, found part or not (see `_release`)
     for selector, element in zip(selectors, found, strict=True):
         if element is not None:
             _strip(element)
@@ -189,13 +194,30 @@ def _holds_part(element: Any) -> bool:
     return len(element) > 0 or bool(element.text)
 
 
-def _events(parser: Any, content: bytes) -> Iterator[tuple[str, Any]]:
+def _events(parser: Any, content: bytes) -> Generator[tuple[str, Any], None, None]:
     view = memoryview(content)
-    for start in range(0, len(content), CHUNK):
-        parser.feed(bytes(view[start : start + CHUNK]))
+    closed = False
+    try:
+        for start in range(0, len(content), CHUNK):
+            parser.feed(bytes(view[start : start + CHUNK]))
+            yield from parser.read_events()
+        closed = True
+        parser.close()
         yield from parser.read_events()
-    parser.close()
-    yield from parser.read_events()
+    finally:  # also when the reader stops early, having found its part
+        _release(parser, closed)
+
+
+def _release(parser: Any, closed: bool) -> None:
+    """A pull parser and the events it has not handed out hold each other in a reference
+    cycle, and with them the whole document: left to the cyclic collector (which a run
+    calls rarely, `cli.main`), every page read stayed in memory for most of the run. Closed
+    and drained, the parser goes with its last reference."""
+    if not closed:
+        with contextlib.suppress(etree.LxmlError):
+            parser.close()
+    for _ in parser.read_events():
+        pass
 
 
 def _strip(part: Any) -> None:

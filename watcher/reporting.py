@@ -40,7 +40,7 @@ class RunReport:
     holder: str | None = None  # who holds the run lock ("pid 123 since ...")
     stuck: bool = False  # ... and has held it well past the run's deadline
     not_due: tuple[str, ...] = ()
-    alerts: tuple[Alert, ...] = field(default_factory=tuple)  # decided this run
+    alerts: tuple[Alert, ...] = field(default_factory=tuple)  # a dry run's (it prints them)
     stopped: str | None = None  # the signal (or deadline) that stopped the run early
     run_id: int | None = None
     cpu: CpuSplit | None = None  # where the run's CPU went, by phase

@@ -91,20 +91,6 @@ def run(
             store.close()
 
 
-def deliver_pending(
-    config: Config, state_dir: Path, poster: Poster, *, clock: Clock = SYSTEM
-) -> DeliveryReport | None:
-    """Retry the outbox without checking any source; None when another run holds the lock."""
-    with RunLock(state_dir) as lock:
-        if not lock.acquired:
-            return None
-        store = Store.open(state_dir, wait=config.limits.state_wait)
-        try:
-            return drain(store.outbox, Delivery.configured(config.slack, poster, clock))
-        finally:
-            store.close()
-
-
 @dataclass(frozen=True)
 class _Decided:
     """A check decided and waiting for its full texts before it is committed."""
@@ -137,7 +123,8 @@ class _Run:
         self.clock = clock
         self.dry_run = dry_run
         self.reports: dict[str, SourceReport] = {}
-        self.alerts: list[Alert] = []
+        self.alerts: list[Alert] = []  # a dry run's alerts, which it prints
+        self.queued = 0  # alerts queued (a real run keeps no copies: they are in the outbox)
         self.delivered: DeliveryReport | None = None
         self.stopped: str | None = None
         self.run_id: int | None = None
@@ -145,7 +132,7 @@ class _Run:
         self.texts = TextFetcher()
         self.rows: dict[str, dict[str, Any]] = {}  # the sources' rows when the run began
         self.quiet: list[_Decided] = []  # unchanged checks, recorded together
-        self.memories: dict[str, SourceMemory] = {}  # the sources' memories when it began
+        self.memories: dict[str, SourceMemory] = {}  # as the run began
         self.cpu = CpuClock()  # where the run's CPU goes, by phase (`--timings`)
 
     def kind(self, source: SourceConfig) -> SourceKind:
@@ -162,13 +149,12 @@ class _Run:
         if not self.dry_run:
             self.run_id = self.store.start_run(command, self.clock.now(), dry_run=False)
         if sources:
-            memories = {s.name: self.store.memory_of(rows.get(s.name)) for s in sources}
-            self.memories = memories
+            self.memories = {s.name: self.store.memory_of(rows.get(s.name)) for s in sources}
             with Fetcher(self.config.http, cpu=self.cpu, turns=Turns(1)) as fetcher:
                 fetching = Fetching(
                     fetcher,
                     sources,
-                    memories,
+                    self.memories,
                     self.registry,
                     self.config.limits,
                     everyone=self.config.sources,
@@ -186,7 +172,7 @@ class _Run:
                 reminders = queue_reminders(
                     self.store, self.config, self.registry, now, dry_run=self.dry_run
                 )
-            self.alerts += reminders
+            self._queued(reminders)
             self._deliver(None)
         if stopping.requested():
             self.stopped = stopping.reason()
@@ -230,7 +216,7 @@ class _Run:
                 self.clock.now(),
                 sources_checked=len(report.sources),
                 sources_failed=len(report.failed),
-                alerts_queued=len(self.alerts),
+                alerts_queued=self.queued,
                 alerts_sent=self.delivered.sent if self.delivered else 0,
                 exit_code=report.exit_code,
             )
@@ -332,7 +318,7 @@ class _Run:
                     placements=placements,
                 )
                 self._judge_health(source)
-        self.alerts += [*decision.alerts, *pointers(placements)]
+        self._queued([*decision.alerts, *pointers(placements)])
         self.reports[source.name] = SourceReport(
             name=source.name,
             ok=True,
@@ -349,10 +335,14 @@ class _Run:
         if decision.alerts:
             self._deliver([source.name])
 
+    def _queued(self, alerts: Sequence[Alert]) -> None:
+        self.queued += len(alerts)
+        if self.dry_run:  # a real run's copies would pin memory all run long (in the outbox)
+            self.alerts += alerts
+
     def _quiet(self, decided: _Decided) -> bool:
-        """A healthy source that answered "not modified": its check is recorded with the
-        others like it in one transaction at the end of the fetching (`_record_quiet`), not
-        in one of its own; a run killed before then only checks it again next time."""
+        """A healthy source that answered "not modified": recorded with the others like it
+        in one transaction after the fetching (a run killed before then checks it again)."""
         source, snapshot = decided.source, decided.snapshot
         row = self.rows.get(source.name)
         if (

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from watcher import stopping
 from watcher.clock import SYSTEM, Clock
+from watcher.deliver import Delivery, DeliveryReport, drain
+from watcher.lock import RunLock
 from watcher.posters import Poster
 from watcher.reporting import RunReport
-from watcher.runner import deliver_pending, run
+from watcher.runner import run
 from watcher.schedule import next_due
 from watcher.settings import Config, SourceConfig
 from watcher.sources import Registry
@@ -133,3 +135,17 @@ def loop(
         sleep = min(MAX_SLEEP, max(1.0, (next_plan.wake_at - now()).total_seconds()))
         clock.sleep(sleep)
     say(f"stopped by {stopping.reason() or 'request'}")
+
+
+def deliver_pending(
+    config: Config, state_dir: Path, poster: Poster, *, clock: Clock = SYSTEM
+) -> DeliveryReport | None:
+    """Retry the outbox without checking any source; None when another run holds the lock."""
+    with RunLock(state_dir) as lock:
+        if not lock.acquired:
+            return None
+        store = Store.open(state_dir, wait=config.limits.state_wait)
+        try:
+            return drain(store.outbox, Delivery.configured(config.slack, poster, clock))
+        finally:
+            store.close()
