@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import select
+import signal
 import sqlite3
-import subprocess
 import sys
+import time
 from pathlib import Path
 
 CHILD_DEADLINE = 60.0  # seconds; past that the run goes on without the head start
@@ -52,25 +55,63 @@ def needed(config_path: Path, state_dir: Path) -> bool:
     return applied != list(MIGRATIONS)
 
 
-def prepare(config_path: Path, state_dir: Path) -> None:
-    """Do the one-off work in a child process, if there is any; never fails."""
+def prepare(config_path: Path, state_dir: Path, deadline: float = CHILD_DEADLINE) -> None:
+    """Do the one-off work in a child process, if there is any; never fails.
+
+    The child is forked, not started afresh: it has every module the run has already
+    imported, so it pays only for its own work (a new interpreter importing watcher again
+    cost more than the work itself). The run is still a single thread at this point."""
     if not needed(config_path, state_dir):
         return
-    command = [sys.executable, "-m", "watcher.preparing", str(config_path), str(state_dir)]
-    with contextlib.suppress(OSError, subprocess.SubprocessError):  # the run does it itself
-        subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=CHILD_DEADLINE,
-            check=False,
-        )
+    # What the run loads next anyway, loaded before the fork, so that the child has it too.
+    import watcher.config
+    import watcher.lock
+    import watcher.sources
+    import watcher.store  # noqa: F401
+
+    try:
+        pid = os.fork()
+    except OSError:
+        return  # the run does it itself
+    if pid == 0:  # the child: silent, and gone without running the parent's exit handlers
+        status = 1
+        try:
+            quiet = os.open(os.devnull, os.O_RDWR)
+            for stream in (0, 1, 2):
+                os.dup2(quiet, stream)
+            status = main([str(config_path), str(state_dir)])
+        finally:
+            os._exit(status)
+    _wait(pid, deadline)
+
+
+def _wait(pid: int, deadline: float) -> None:
+    """Wait for the child up to `deadline` seconds; past that, stop it and go on."""
+    try:
+        handle = os.pidfd_open(pid)  # Linux: readable when the child ends
+    except (AttributeError, OSError):
+        handle = None
+    ends = time.monotonic() + deadline
+    while (left := ends - time.monotonic()) > 0:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if handle is not None:
+            select.select([handle], [], [], left)
+        else:
+            time.sleep(min(left, 0.002))
+    else:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    if handle is not None:
+        os.close(handle)
 
 
 def main(argv: list[str]) -> int:
-    """The child: the database created or upgraded (under the run lock, as a run would),
-    then the configuration checked and cached. Exit status 0 when both were done."""
+    """The child's work: the database created or upgraded (under the run lock, as a run
+    would), then the configuration checked and cached. 0 when both were done.
+    (`python -m watcher.preparing CONFIG STATE_DIR` does the same by hand.)"""
     from watcher.config import load_config
     from watcher.errors import WatcherError
     from watcher.lock import RunLock
