@@ -210,3 +210,26 @@ def test_the_cli_reports_a_damaged_database_and_does_not_fetch(workspace, fr):
     assert fr.requests == []
     status = workspace.cli("status")
     assert status.exit_code == 1 and "damaged" in status.stderr
+
+
+def test_an_alert_is_stored_as_dataclasses_asdict_would_write_it():
+    """`Alert.to_json` skips asdict's deep copies; the JSON must not change (the outbox holds
+    alerts written by earlier versions)."""
+    import json
+    from dataclasses import asdict, replace
+
+    from watcher.models import Entry, FieldChange, Link, ListChange
+
+    item = replace(ITEM, record={"n": [1, {"x": [2, "3"]}], "t": None}, links=(Link("a", "b"),))
+    alerts = [
+        ALERT,
+        replace(ALERT, item=item, changes=(FieldChange("title", "a", "b"),)),
+        replace(ALERT, event=AlertEvent.LIST_CHANGED, listing=ListChange(added=(Entry("x", "u"),))),
+        replace(ALERT, facts={"hts": ["7406"], "deadlines": [{"due": "2026-07-13"}]}),
+        replace(ALERT, touches=({"what": "copper", "why": "named"},), touches_mention="@t"),
+    ]
+    for alert in alerts:
+        expected = asdict(alert)
+        expected["event"] = alert.event.value
+        assert alert.to_json() == json.dumps(expected, sort_keys=True)
+        assert Alert.from_json(alert.to_json()) == alert

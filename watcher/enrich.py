@@ -12,13 +12,8 @@ from dataclasses import replace
 
 from watcher.deadlines import stated_deadlines
 from watcher.facts import extract
-from watcher.models import Alert, AlertEvent
+from watcher.models import FIRST_NEWS, Alert
 from watcher.watchlist import Watchlist, check
-
-# Events about a document the team has not read yet: worth its full text.
-FIRST_NEWS = frozenset(
-    {AlertEvent.NEW, AlertEvent.FILED, AlertEvent.PUBLISHED, AlertEvent.CORRECTION}
-)
 
 
 def text_url(alert: Alert) -> str | None:

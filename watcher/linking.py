@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from watcher.facts import TradeFacts, cited_instruments
-from watcher.models import Alert, AlertEvent
+from watcher.models import FIRST_NEWS, Alert, AlertEvent
 from watcher.stories import (
     INVESTIGATION,
     PRESIDENTIAL,
@@ -49,10 +49,6 @@ from watcher.wording import format_date
 
 # Alerts that tell a story; health notices and baselines belong to none.
 STORY_EVENTS = frozenset(AlertEvent) - {AlertEvent.HEALTH, AlertEvent.BASELINE}
-# Alerts whose document may be a stage of an action told elsewhere.
-FIRST_NEWS = frozenset(
-    {AlertEvent.NEW, AlertEvent.FILED, AlertEvent.PUBLISHED, AlertEvent.CORRECTION}
-)
 QUOTED_TITLE_WORDS = 5  # a title shorter than this is too common to count as quoted
 QUOTE_DAYS = 120  # guidance quoting an action's title follows it within this many days
 ACTS_ON_DAYS = 730  # an action acts on an earlier one on its subject within this many days

@@ -35,7 +35,7 @@ from watcher.fulltext import TextFetcher
 from watcher.health import judge_health
 from watcher.http import CheckFetcher, Fetcher
 from watcher.lock import RunLock
-from watcher.models import Alert, Snapshot, SourceMemory
+from watcher.models import FIRST_NEWS, Alert, Snapshot, SourceMemory
 from watcher.posters import Poster
 from watcher.reminding import queue_reminders
 from watcher.reporting import RunReport, SourceReport
@@ -422,9 +422,9 @@ class _Run:
 
 def _texts_to_read(alerts: Sequence[Alert]) -> bool:
     """Whether any alert has a full text worth reading (the enrich phase, in a worker)."""
-    if not alerts:
-        return False
-    from watcher.enrich import text_url  # the fact extractor: only when there are alerts
+    if not any(a.event in FIRST_NEWS for a in alerts):
+        return False  # (a first check's line, say): the fact extractor is not even loaded
+    from watcher.enrich import text_url
 
     return any(text_url(a) for a in alerts)
 
@@ -432,7 +432,7 @@ def _texts_to_read(alerts: Sequence[Alert]) -> bool:
 def _with_own_facts(decided: _Decided, watchlist: Watchlist | None) -> _Decided:
     """The decision's alerts with the trade facts their items' own text states (a CSMS
     message's body, a feed entry's summary), for sources with no full text to read."""
-    if not decided.decision.alerts:
+    if not any(a.event in FIRST_NEWS for a in decided.decision.alerts):
         return decided
     from watcher.enrich import with_facts
 
