@@ -44,7 +44,8 @@ _TYPOGRAPHY = str.maketrans(
 
 def normalise_text(text: str) -> str:
     """Text as matching sees it: NFKC, plain quotes, single spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
+    if not text.isascii():  # (ASCII is its own NFKC, and has no curly quotes)
+        text = unicodedata.normalize("NFKC", text).translate(_TYPOGRAPHY)
     return " ".join(text.split())
 
 
