@@ -4,7 +4,6 @@ failures are worth another try (and how long the server asked us to wait)."""
 
 from __future__ import annotations
 
-import email.utils
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,6 +145,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # here: a run whose servers never say Retry-After never loads it
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

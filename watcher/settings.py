@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from watcher import USER_AGENT
 from watcher.match import RuleSet
 from watcher.routing import Route
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from watcher.watchlist import Watchlist
 
 
@@ -97,6 +98,8 @@ class ScheduleSettings:
 
     @property
     def zone(self) -> ZoneInfo:
+        from zoneinfo import ZoneInfo
+
         return ZoneInfo(self.timezone)
 
 

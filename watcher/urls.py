@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -21,6 +20,8 @@ _NUMERIC_CACHE_BUSTER = re.compile(r"^\d{6,}$")
 
 def unescape_fully(text: str) -> str:
     """`&amp;amp;` -> `&`: some feeds escape their links twice."""
+    import html  # (its entity table) only for a link with an escape in it
+
     for _ in range(3):
         unescaped = html.unescape(text)
         if unescaped == text:

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from watcher import feedxml
 from watcher.bounds import Bounds
 from watcher.errors import SourceError
 from watcher.fingerprint import fingerprint
@@ -163,6 +162,8 @@ def parse_entries(
     """A feed's entries (None: not a readable feed) and feedparser's verdict when it was
     asked (`bozo`, `bozo_exception`). A well-formed feed is read by `feedxml`, in a fraction
     of feedparser's time; anything else by feedparser."""
+    from watcher import feedxml  # (with lxml) only when a feed changed
+
     fast = feedxml.parse(content, url)
     if fast is not None:
         return fast, {}
