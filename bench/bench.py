@@ -522,6 +522,11 @@ def main() -> None:
     parser.add_argument("--backfill", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-urlwatch", action="store_true")
+    parser.add_argument(
+        "--memory-sizes",
+        default="50,200,400,800",
+        help="numbers of sources whose first run's peak memory is shown (empty: none)",
+    )
     args = parser.parse_args()
 
     content = Content(args.backfill)
@@ -592,6 +597,29 @@ def main() -> None:
                 f"RSS {w.rss_mb / u.rss_mb:5.2f}  requests {w.requests / max(1, u.requests):5.2f}"
                 f"  bytes {w.bytes / max(1, u.bytes):5.2f}"
             )
+
+    # memory by number of sources: a first run's peak should not grow with them
+    sizes = [int(n) for n in args.memory_sizes.split(",") if n.strip()]
+    if sizes:
+        print("\nwatcher's first run by number of sources (peak RSS, CPU; median of 3)")
+    for size in sizes:
+        sized = Path(tempfile.mkdtemp(prefix="watcher-sized-"))
+        (sized / "watcher.yaml").write_text(watcher_config(sources(size, bases)))
+        command = [
+            str(WATCHER_VENV / "bin" / "watcher"),
+            "--config",
+            str(sized / "watcher.yaml"),
+            "--state-dir",
+            str(sized / "state"),
+            "run",
+        ]
+        firsts = []
+        for _ in range(3):
+            shutil.rmtree(sized / "state", ignore_errors=True)
+            firsts.append(measure(command, content, env, sized))
+        m = median_of(firsts)
+        print(f"  {size:5d} sources            {m.rss_mb:7.1f} MB {m.cpu:7.2f} s CPU")
+        shutil.rmtree(sized, ignore_errors=True)
 
     # start-up
     help_runs = [measure([*watcher, "--help"], content, env, work) for _ in range(10)]
