@@ -467,30 +467,46 @@ def urlwatch_python() -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Tool:
+    """A tool under test: its command and how to give it an empty state."""
+
+    name: str
+    command: list[str]
+    reset: Callable[[], None]
+
+
 def phases(
-    command: list[str],
+    tools: list[Tool],
     content: Content,
     items: list[Source],
     env: dict[str, str],
     cwd: Path,
     repeats: int,
-    reset: Callable[[], None],
-) -> dict[str, Measure]:
-    """Each phase `repeats` times, medians: from an empty state (`reset`), a first run, a
-    run with nothing changed, and a run after 5% of the sources changed. Between the first
-    run and the steady one, a run that is not measured: watcher's Federal Register query
-    moves its date window to the newest document a first run saw, so the second run reads
-    those two sources in full once (as cron's second run does); the steady state is what
-    every run after that costs."""
-    runs: dict[str, list[Measure]] = {label: [] for label in PHASE_LABELS}
+) -> dict[str, dict[str, Measure]]:
+    """Each phase `repeats` times for every tool, medians: from an empty state, a first
+    run, a run with nothing changed, and a run after 5% of the sources changed. The tools
+    take turns within each repetition, so a machine that slows down for a while slows both
+    alike and the ratios hold. Between the first run and the steady one, a run that is not
+    measured: watcher's Federal Register query moves its date window to the newest document
+    a first run saw, so the second run reads those two sources in full once (as cron's
+    second run does); the steady state is what every run after that costs."""
+    runs = {tool.name: {label: list[Measure]() for label in PHASE_LABELS} for tool in tools}
     for _ in range(repeats):
-        reset()
-        runs["first run"].append(measure(command, content, env, cwd))
-        measure(command, content, env, cwd)  # settling (see above), for both tools alike
-        runs["steady, nothing changed"].append(measure(command, content, env, cwd))
+        for tool in tools:
+            tool.reset()
+            measured = runs[tool.name]
+            measured["first run"].append(measure(tool.command, content, env, cwd))
+            measure(tool.command, content, env, cwd)  # settling (see above), for all alike
+            measured["steady, nothing changed"].append(measure(tool.command, content, env, cwd))
         content.bump([s.key for s in items[::20]])  # 5%
-        runs["5% of sources changed"].append(measure(command, content, env, cwd))
-    return {label: median_of(measured) for label, measured in runs.items()}
+        for tool in tools:
+            changed = measure(tool.command, content, env, cwd)
+            runs[tool.name]["5% of sources changed"].append(changed)
+    return {
+        name: {label: median_of(measured) for label, measured in by_phase.items()}
+        for name, by_phase in runs.items()
+    }
 
 
 PHASE_LABELS = ("first run", "steady, nothing changed", "5% of sources changed")
@@ -558,14 +574,11 @@ def main() -> None:
         return reset
 
     run = [*watcher, "--log-format", "json", "run", "--timings"]
-    results = {
-        "watcher": phases(run, content, items, env, work, args.repeats, fresh(work / "state"))
-    }
+    tools = [Tool("watcher", run, fresh(work / "state"))]
     if not args.skip_urlwatch:
         uw = urlwatch_python()
         (work / "urls.yaml").write_text(urlwatch_jobs(items))
         (work / "urlwatch.yaml").write_text(URLWATCH_CONFIG)
-        content.versions.clear()
         command = [
             str(uw),
             "--urls",
@@ -577,8 +590,8 @@ def main() -> None:
             "--hooks",
             str(work / "hooks.py"),
         ]
-        reset = fresh(work / "cache.db")
-        results["urlwatch"] = phases(command, content, items, env, work, args.repeats, reset)
+        tools.append(Tool("urlwatch", command, fresh(work / "cache.db")))
+    results = phases(tools, content, items, env, work, args.repeats)
 
     for tool, measured in results.items():
         print(tool)

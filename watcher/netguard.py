@@ -1,7 +1,7 @@
 """Where a request may connect, and by when it must be done: enforced at the socket, where
 neither a DNS answer nor a redirect can hide anything.
 
-httpx's timeouts apply to each read, so a server that sends one byte every few seconds could
+A socket's timeout applies to each read, so a server that sends one byte every few seconds could
 hold a request for ever; and a URL taken from content (a feed entry's link, a document's
 full-text address) or a redirect could lead into the operator's own network, to a cloud
 metadata service for one. So every request watcher makes runs inside `guarded(...)`, which

@@ -1,4 +1,4 @@
-"""`feed`: an RSS or Atom feed, fetched by httpx and parsed by feedparser.
+"""`feed`: an RSS or Atom feed, read by lxml (`feedxml`) when well-formed, else by feedparser.
 
 Entries are keyed by their guid/id, else their link (tracking parameters removed,
 double-escaped `&amp;amp;` repaired), else a hash of title and link. Dates become UTC. A feed is
