@@ -275,3 +275,18 @@ def test_links_resolve_exactly_as_urljoin_resolves_them():
     for base in bases:
         for link in links:
             assert join(base, link) == urljoin(base, link), (base, link)
+
+
+def test_a_link_already_normal_is_given_back_exactly_as_the_full_parse_would():
+    from watcher.urls import _parsed, normalise_link, unescape_fully
+
+    links = [
+        "https://www.federalregister.gov/documents/2026/01/20/2026-01045/adjusting-imports",
+        "http://127.0.0.3:4000/feed/feed3-4", "https://WWW.CBP.GOV/trade", "HTTPS://x.gov/a",
+        "https://x.gov", "https://x.gov/", "https://x.gov/a%20b", "https://x.gov/a?utm_source=r",
+        "https://x.gov/a#top", "https://x.gov/a;jsessionid=1", "https://user@x.gov/a",
+        "https://[::1]:8080/x", "https://x.gov/é", "ftp://x.gov/a", "https://x.gov/a b",
+        "https://x.gov:443/a/../b", "https://x.gov/a&amp;b", "https://x.gov//a",
+    ]  # fmt: skip
+    for link in links:
+        assert normalise_link(link) == _parsed(unescape_fully(link)), link

@@ -45,6 +45,25 @@ def _normalised(link: str, base: str | None) -> str | None:
         link = unescape_fully(link)
     if base and not absolute(link):
         link = join(base, link)
+    if _already_normal(link):
+        return link
+    return _parsed(link)
+
+
+_NOT_NORMAL = frozenset("?#;&\\ \t\n\r")
+
+
+def _already_normal(link: str) -> bool:
+    """An absolute http(s) link with a path, a lower-case host and nothing to take out
+    (no query, fragment, session parameter or escape): what `_parsed` would give back."""
+    scheme, separator, rest = link.partition("://")
+    if not separator or scheme not in ("http", "https") or not _NOT_NORMAL.isdisjoint(link):
+        return False
+    host, slash, _ = rest.partition("/")
+    return bool(slash and host) and host == host.lower() and link.isascii()
+
+
+def _parsed(link: str) -> str | None:
     if ";" in link:
         link = _PATH_SESSION.sub("", link)
     parts = urlsplit(link)
