@@ -13,7 +13,11 @@ _CACHE_BUSTER = re.compile(r"\?\d{6,}$")
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no whitespace: equal data, equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical(value)
+
+
+# one encoder for all (json.dumps with options builds a new one for every call)
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def fingerprint(record: Mapping[str, Any], volatile: Collection[str] = ()) -> str:
