@@ -85,15 +85,16 @@ class Fetching:
         self.everyone = everyone  # every configured source, to find a source's family
         self.settled = settled  # whether the run has settled a source (for family order)
         self.sources = {s.name: s for s in sources}
-        self.fetchers = {
-            s.name: fetcher.for_check(s.url, s.fetch_hosts, limits.check_deadline) for s in sources
-        }
+        self.fetchers: dict[str, CheckFetcher] = {}
         self.parked: dict[str, tuple[Fetched, float]] = {}
         self.out_of_time = False
         self.workers = Workers(min(concurrency, len(sources)), "check")
         # parsing waits while the run has BACKLOG parsed checks to write (memory stays flat)
         self.turns.watch(self.workers.finished_waiting, BACKLOG)
-        for source in sources:
+        for source in sources:  # each check under way as soon as it is handed out
+            self.fetchers[source.name] = fetcher.for_check(
+                source.url, source.fetch_hosts, limits.check_deadline
+            )
             job = partial(self._check, source, memories[source.name])
             self.workers.submit(("check", source.name), job)
 
