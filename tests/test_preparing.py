@@ -56,15 +56,14 @@ def test_a_first_run_never_loads_pydantic_or_sqlite_utils(
 def test_a_changed_configuration_is_checked_again_and_its_mistakes_reported_by_the_run(
     workspace: Workspace, fr: FakeFederalRegister
 ):
-    workspace.prepare = True
     workspace.write_config(fr_config(fr.url))
-    assert workspace.cli("run").exit_code == 0
+    assert run_in_own_process(workspace, "run").returncode == 0
     assert not needed(workspace.config, workspace.state)
 
     workspace.write_config(fr_config(fr.url) + "    per_page: 5000\n")
     assert needed(workspace.config, workspace.state)
-    result = workspace.cli("run")
-    assert result.exit_code == 2
+    result = run_in_own_process(workspace, "run")
+    assert result.returncode == 2
     problems = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert (
         len(problems) == 1
@@ -75,18 +74,28 @@ def test_a_changed_configuration_is_checked_again_and_its_mistakes_reported_by_t
 def test_a_missing_database_is_still_refused_by_the_run(
     workspace: Workspace, fr: FakeFederalRegister
 ):
-    workspace.prepare = True
     workspace.write_config(fr_config(fr.url))
-    assert workspace.cli("run").exit_code == 0
+    assert run_in_own_process(workspace, "run").returncode == 0
     (workspace.state / "watcher.db").unlink()
     assert needed(workspace.config, workspace.state)
 
-    result = workspace.cli("run")
-    assert result.exit_code == 1
+    result = run_in_own_process(workspace, "run")
+    assert result.returncode == 1
     assert "is missing or empty, though watcher has run with this state directory" in (
         result.stderr
     )
     assert not (workspace.state / "watcher.db").exists(), "the child made a fresh database"
+
+
+def test_a_process_with_other_threads_does_the_work_itself(
+    workspace: Workspace, fr: FakeFederalRegister
+):
+    """In this process (the test servers' threads are running) no child is forked: the run
+    checks the configuration and creates the database itself."""
+    workspace.prepare = True
+    workspace.write_config(fr_config(fr.url))
+    assert workspace.cli("run").exit_code == 0
+    assert not needed(workspace.config, workspace.state)
 
 
 def test_the_child_leaves_the_configuration_checked_and_the_database_current(

@@ -23,6 +23,7 @@ import select
 import signal
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -61,8 +62,8 @@ def prepare(config_path: Path, state_dir: Path, deadline: float = CHILD_DEADLINE
     The child is forked, not started afresh: it has every module the run has already
     imported, so it pays only for its own work (a new interpreter importing watcher again
     cost more than the work itself). The run is still a single thread at this point."""
-    if not needed(config_path, state_dir):
-        return
+    if threading.active_count() > 1 or not needed(config_path, state_dir):
+        return  # (forking a process with other threads could copy a lock some thread holds)
     # What the run loads next anyway, loaded before the fork, so that the child has it too.
     import watcher.config
     import watcher.lock
