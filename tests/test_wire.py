@@ -262,3 +262,19 @@ def test_https_with_a_trusted_certificate_is_read(tls_server):
         numeric = url.replace("localhost", "127.0.0.1")
         with pytest.raises(FetchError, match=r"CERTIFICATE_VERIFY_FAILED|match"):
             fetcher.get(numeric + "/x", expect=Expect.JSON)
+
+
+@pytest.mark.parametrize("size", [0, 1000, 16 * 65_536, 16 * 65_536 + 1])
+def test_inflating_gives_every_byte_whatever_the_pieces(size):
+    """Inflated in bounded pieces (a bomb is stopped by its reader), nothing is left in the
+    inflater at the end: bodies that fill the last piece exactly, fed whole or 7 bytes at
+    a time."""
+    from watcher.wire import _inflated
+
+    body = bytes(range(256)) * (size // 256) + b"\0" * (size % 256)
+    for data, wbits in ((gzip.compress(body), zlib.MAX_WBITS | 16), (zlib.compress(body), 15)):
+        for step in (max(1, len(data)), 7):
+            pieces = [data[i : i + step] for i in range(0, len(data), step)]
+            out = list(_inflated(iter(pieces), wbits))
+            assert b"".join(out) == body
+            assert all(len(piece) <= 65_536 for piece in out)

@@ -196,6 +196,8 @@ def _inflated(chunks: Iterator[bytes], wbits: int, raw_fallback: bool = False) -
             data = inflater.unconsumed_tail
             if piece:
                 yield piece
+    while piece := inflater.decompress(b"", READ_SIZE):  # what it still holds, in pieces
+        yield piece
 
 
 class Pool:
