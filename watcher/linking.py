@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from watcher.facts import TradeFacts, cited_instruments
-from watcher.models import FIRST_NEWS, Alert, AlertEvent
+from watcher.models import FIRST_NEWS, STORY_EVENTS, Alert, AlertEvent
 from watcher.stories import (
     INVESTIGATION,
     PRESIDENTIAL,
@@ -47,8 +47,6 @@ from watcher.stories import (
 from watcher.watchlist import Touch, merged
 from watcher.wording import format_date
 
-# Alerts that tell a story; health notices and baselines belong to none.
-STORY_EVENTS = frozenset(AlertEvent) - {AlertEvent.HEALTH, AlertEvent.BASELINE}
 QUOTED_TITLE_WORDS = 5  # a title shorter than this is too common to count as quoted
 QUOTE_DAYS = 120  # guidance quoting an action's title follows it within this many days
 ACTS_ON_DAYS = 730  # an action acts on an earlier one on its subject within this many days

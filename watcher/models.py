@@ -177,6 +177,8 @@ class AlertEvent(StrEnum):
 FIRST_NEWS = frozenset(
     {AlertEvent.NEW, AlertEvent.FILED, AlertEvent.PUBLISHED, AlertEvent.CORRECTION}
 )
+# Alerts that tell a story (`linking`); health notices and first-check lines belong to none.
+STORY_EVENTS = frozenset(AlertEvent) - {AlertEvent.HEALTH, AlertEvent.BASELINE}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,11 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from watcher.deadlines import StatedDeadline
-from watcher.facts import TradeFacts
 from watcher.instrument import instrument_name, issuing_agency
 from watcher.models import Alert, AlertEvent, FieldChange, Item
-from watcher.watchlist import Touch
 
 MAX_CHANGES_SHOWN = 8
 MAX_LIST_SHOWN = 25
@@ -208,6 +205,8 @@ def watchlist_line(alert: Alert) -> str | None:
     """ "Touches your watchlist: 7407.10.50 (heading 7407 named), Chile", or None."""
     if not alert.touches:
         return None
+    from watcher.watchlist import Touch  # (the watchlist's matching) only for a touch
+
     touches = [Touch.from_record(t) for t in alert.touches]
     shown = [t.shown + (" — new in this stage" if t.new else "") for t in touches]
     return "Touches your watchlist: " + bounded(shown, MAX_FACT_VALUES)
@@ -215,6 +214,12 @@ def watchlist_line(alert: Alert) -> str | None:
 
 def fact_lines(alert: Alert) -> list[tuple[str, str]]:
     """(label, values) for each kind of trade fact the document states, and its deadlines."""
+    if not alert.facts:
+        return []
+    # the extractors' modules (dozens of patterns compiled at import) only for a fact
+    from watcher.deadlines import StatedDeadline
+    from watcher.facts import TradeFacts
+
     facts = TradeFacts.from_record(alert.facts)
     out = []
     for key, label in FACT_LABEL:
