@@ -9,11 +9,14 @@ Register document's raw text, or a feed entry's page when its source asks for it
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from watcher.deadlines import stated_deadlines
 from watcher.facts import extract
 from watcher.models import FIRST_NEWS, Alert
-from watcher.watchlist import Watchlist, check
+
+if TYPE_CHECKING:
+    from watcher.watchlist import Watchlist  # loaded only when one is configured
 
 
 def text_url(alert: Alert) -> str | None:
@@ -48,6 +51,8 @@ def with_facts(
     if deadlines:
         found["deadlines"] = [d.as_record() for d in deadlines]
     if watchlist:
+        from watcher.watchlist import check
+
         verdict = check(watchlist, text)
         if verdict.touches:
             alert = replace(

@@ -44,7 +44,6 @@ from watcher.stories import (
     same_subject,
     subject_of,
 )
-from watcher.watchlist import Touch, merged
 from watcher.wording import format_date
 
 QUOTED_TITLE_WORDS = 5  # a title shorter than this is too common to count as quoted
@@ -289,6 +288,8 @@ def _as_stage_of(one: Incoming, story: Story) -> Alert:
     watchlist, and what this stage adds to it."""
     alert = replace(one.alert, thread_key=story.thread_key)
     if story.touches:
+        from watcher.watchlist import Touch, merged  # a story that touched a watchlist
+
         touches = merged(
             (Touch.from_record(t) for t in story.touches),
             (Touch.from_record(t) for t in alert.touches),
