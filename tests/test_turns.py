@@ -97,3 +97,12 @@ def test_no_turn_while_the_run_has_enough_parsed_checks_to_write():
     turns.nudge()  # the run took one
     assert started.wait(5)
     thread.join(5)
+
+
+def test_a_run_that_does_not_take_its_results_holds_parsing_up_only_for_a_while():
+    turns = Turns(1, stuck_after=0.05)
+    turns.watch(lambda: 10, most=4)  # the run's thread is busy elsewhere (Slack said wait)
+    started = time.monotonic()
+    with turns.working():
+        pass
+    assert 0.04 <= time.monotonic() - started < 2

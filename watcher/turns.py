@@ -10,7 +10,8 @@ a request (`Fetcher.get`), so the network stays as busy as before.
 A turn is also withheld while the run has `most` parsed checks waiting for it (`watch`):
 the run's own thread writes each one to the state, and while it catches up, parsing more
 would only hold more documents in memory at once. So a first run's memory stays flat in the
-number of sources (bench.py: 50, 200 and 400 sources).
+number of sources (bench.py: 50 to 800 sources). A run's thread held up for longer than
+`stuck_after` (Slack asking it to wait, say) holds up nobody's parsing beyond that.
 
 A turn held for longer than `stuck_after` seconds (a parser gone astray on a hostile page,
 until its check's deadline abandons it) no longer makes anyone wait: the others work
@@ -86,15 +87,20 @@ class Turns:
         """Wait for a turn; none when a holder has kept one past `stuck_after` (this thread
         works without one, then)."""
         with self._changed:
-            while self._free <= 0 or self._backlogged():
+            since = self._clock()
+            while True:
+                if self._free > 0 and (
+                    not self._backlogged() or self._clock() - since >= self._stuck_after
+                ):
+                    break  # a turn is free, and the run keeps up (or has kept us long enough)
                 if self._free <= 0:
                     left = min(self._held_since.values()) + self._stuck_after - self._clock()
                     if left <= 0:
                         self._local.holding = False
                         return
-                else:
-                    left = 1.0  # the run nudges when it takes a result; this is a backstop
-                self._changed.wait(left)
+                else:  # the run nudges as it takes a result; past stuck_after, parse anyway
+                    left = since + self._stuck_after - self._clock()
+                self._changed.wait(max(left, 0.001))
             self._free -= 1
             self._held_since[threading.get_ident()] = self._clock()
         self._local.holding = True
