@@ -11,6 +11,7 @@ so reading and writing here never fail a run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -32,6 +33,12 @@ def read(cache_dir: Path, digest: str) -> dict[str, Any] | None:
         return None
     spec = saved.get("spec")
     return spec if isinstance(spec, dict) else None
+
+
+def read_for(cache_dir: Path, config_path: Path) -> dict[str, Any] | None:
+    """The remembered spec of the configuration file as it is now, or None (OSError when the
+    file cannot be read)."""
+    return read(cache_dir, hashlib.sha256(config_path.read_bytes()).hexdigest())
 
 
 def write(cache_dir: Path, digest: str, spec: dict[str, Any]) -> None:

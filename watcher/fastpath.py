@@ -12,7 +12,6 @@ takes the full path, which validates and reports as usual.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -32,7 +31,7 @@ def nothing_due(config_path: Path, state_dir: Path, now: datetime) -> list[str] 
 def _nothing_due(config_path: Path, state_dir: Path, now: datetime) -> list[str] | None:
     from watcher import config_cache
 
-    spec = config_cache.read(state_dir, hashlib.sha256(config_path.read_bytes()).hexdigest())
+    spec = config_cache.read_for(state_dir, config_path)
     database = state_dir / "watcher.db"
     if spec is None or not database.exists():
         return None

@@ -17,7 +17,6 @@ run then does itself, exactly as without it, and reports as usual: the child say
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import select
 import signal
@@ -37,11 +36,10 @@ def needed(config_path: Path, state_dir: Path) -> bool:
     from watcher.db import DB_NAME, MIGRATIONS, applied_migrations
 
     try:
-        digest = hashlib.sha256(config_path.read_bytes()).hexdigest()
+        if config_cache.read_for(state_dir, config_path) is None:
+            return True
     except OSError:
         return False  # the run reports it
-    if config_cache.read(state_dir, digest) is None:
-        return True
     database = state_dir / DB_NAME
     if not database.exists():
         return True
